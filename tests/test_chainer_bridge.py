@@ -1,0 +1,36 @@
+"""Chainer imports and trains through mlimages._chainer on the installed NumPy."""
+
+import subprocess
+import sys
+
+import numpy as np
+
+
+def test_import_and_forward_backward_update():
+    from mlimages._chainer import F, L, chainer
+    assert chainer.__version__ == "7.8.1"
+    rng = np.random.default_rng(0)
+    model = L.Classifier(chainer.Sequential(
+        L.Convolution2D(3, 4, 3), F.relu, L.Linear(None, 2)))
+    optimizer = chainer.optimizers.MomentumSGD(lr=0.05)
+    optimizer.setup(model)
+    x = rng.standard_normal((8, 3, 8, 8)).astype(np.float32)
+    t = (x.mean(axis=(1, 2, 3)) > 0).astype(np.int32)
+    losses = []
+    for _ in range(20):
+        optimizer.update(model, x, t)
+        losses.append(float(model.loss.array))
+    assert np.isfinite(losses).all()
+    assert losses[-1] < losses[0]
+
+
+def test_as_strided_uses_the_bridged_sctypes():
+    from mlimages._chainer import F
+    y = F.as_strided(np.arange(6, dtype=np.float32), (2, 2), (1, 1))  # strides in elements
+    np.testing.assert_array_equal(y.array, [[0, 1], [1, 2]])
+
+
+def test_plain_import_mlimages_does_not_import_chainer():
+    code = "import sys, mlimages, mlimages.listfile; print('chainer' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

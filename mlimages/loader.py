@@ -383,6 +383,10 @@ class BatchLoader(chainer.dataset.Iterator):
 
     def __init__(self, list_file, root, mean, crop_size, batch_size, train=True, seed=None, *,
                  repeat=True, options=None, **overrides):
+        # First, so that finalize() (Chainer's Iterator.__del__) works on a half-built loader.
+        self._pending = collections.deque()
+        self._engine = self._cache = self._closer = None
+        self.epoch, self.current_position, self.is_new_epoch = 0, 0, False
         self.options = opts = _make_options(options, overrides)
         self.mean, self.size = _load_mean(mean, opts)
         self.entries = listfile.read_list(list_file)
@@ -392,11 +396,8 @@ class BatchLoader(chainer.dataset.Iterator):
         self.shuffle = self.train if opts.shuffle is None else bool(opts.shuffle)
         self.seed = int(numpy.random.SeedSequence().entropy % 2**63) if seed is None else int(seed)
         self._check(opts)
-        self.epoch, self.current_position, self.is_new_epoch = 0, 0, False
         self._previous_epoch_detail = -1.0
-        self._plan_state, self._orders = (0, 0), {}
-        self._pending = collections.deque()
-        self._record, self._engine, self._cache, self._closer = _Record(), None, None, None
+        self._plan_state, self._orders, self._record = (0, 0), {}, _Record()
 
     def _check(self, opts):
         count = len(self.entries)

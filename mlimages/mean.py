@@ -40,6 +40,7 @@ from mlimages.image import ImageError, ImageSpec, open_image
 DEFAULT_SIZE = 256
 DEFAULT_RESIZE = "downscale"
 _OUT_SUFFIXES = (".png", ".npy", ".json")
+_UINT16_IMAGES = 257  # 257 * 255 = 65535
 
 
 class MeanError(ValueError):
@@ -120,10 +121,18 @@ def _sum_chunk(root, items, spec):
         pixels = numpy.asarray(im).reshape(im.size[1], im.size[0], channels)
         if total is None:
             total = numpy.zeros(pixels.shape, numpy.int64)
-        numpy.add(total, pixels, out=total)
+            partial, pending = numpy.zeros(pixels.shape, numpy.uint16), 0
+        # uint16 holds the sum of 257 uint8 images exactly and adds 4x faster than int64.
+        numpy.add(partial, pixels, out=partial)
+        pending += 1
+        if pending == _UINT16_IMAGES:
+            total += partial
+            partial[:], pending = 0, 0
         # Pillow's histogram is C code over the decoded image: the std for free.
         histogram += numpy.asarray(im.histogram(), numpy.int64).reshape(channels, 256)
         used.append(index)
+    if total is not None:
+        total += partial
     return _ChunkSum(total, histogram, used, rejects)
 
 
@@ -140,11 +149,11 @@ def _mp_context():
 
 
 def _chunks(entries, workers, chunk):
-    """Split ``entries`` into lists of (index, path) of ``chunk`` images (at most 64 by default:
+    """Split ``entries`` into lists of (index, path) of ``chunk`` images (at most 32 by default:
     small enough for an even load and a live progress bar, large enough to amortise the
     transfer of each chunk's sum array)."""
     if chunk is None:
-        chunk = max(1, min(64, len(entries) // (workers * 8)))
+        chunk = max(1, min(32, len(entries) // (workers * 8)))
     items = [(i, e.path) for i, e in enumerate(entries)]
     return [items[k:k + chunk] for k in range(0, len(items), chunk)]
 

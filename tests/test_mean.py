@@ -201,3 +201,16 @@ def test_cli_help_shows_defaults():
     done = subprocess.run([sys.executable, "-m", "mlimages", "mean", "--help"],
                           capture_output=True, text=True, check=True)
     assert "default: 256" in done.stdout and "default: downscale" in done.stdout
+
+
+def test_large_chunks_of_bright_images_do_not_overflow(tmp_path):
+    """One worker task sums 300 white images: past the 257 an uint16 partial sum can hold."""
+    entries = []
+    for i in range(300):
+        write_image(tmp_path / f"{i}.png", size=(4, 4), color=(255, 255, 254 + i % 2))
+        entries.append(listfile.Entry(f"{i}.png", 0))
+    listed = listfile.write_list(tmp_path / "l.txt", entries)
+    result = compute_mean(listed, tmp_path, MeanOptions(size=4, workers=1, chunk=300),
+                          progress=False)
+    assert result.mean[0].min() == result.mean[0].max() == 255.0
+    assert result.mean[2, 0, 0] == np.float32(254.5)

@@ -1,0 +1,116 @@
+"""Benchmark: ``mlimages mean --size 256`` against the decode+resize limit and Chainer's way.
+
+On the original-size photos of ``make bench-data``, images per second of, in the same run:
+
+* ``mlimages mean LIST --root ROOT --size 256`` run as a command (interpreter start-up, pool
+  start-up, decode, resize, sum, and writing .npy/.png/.json and the used list included);
+* the decode+resize limit: Pillow ``open → convert("RGB") → resize((256, 256))`` in a process
+  pool over every core, nothing else (pool start-up included, as for mlimages);
+* the same limit with libjpeg's reduced-size decoding (``Image.draft``), which mlimages uses:
+  shown so that the first ratio is not mistaken for magic;
+* Chainer's way end to end: a resize pass writing 256x256 JPEGs (one process, as the usual
+  resize scripts do), then ``LabeledImageDataset`` summed one image at a time and divided, as
+  ``examples/imagenet/compute_mean.py`` does.
+
+Every figure is the median of ``--repeat`` rounds; ratios compare figures of the same round.
+
+Usage: .venv/bin/python benchmarks/bench_mean.py --data bench-data --repeat 3
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from PIL import Image
+
+from mlimages._chainer import chainer
+
+CORES = os.cpu_count() or 1
+SIZE = 256
+
+
+def _decode_resize(path):
+    Image.open(path).convert("RGB").resize((SIZE, SIZE))
+
+
+def _decode_resize_draft(path):
+    im = Image.open(path)
+    im.draft("RGB", (SIZE, SIZE))
+    im.convert("RGB").resize((SIZE, SIZE))
+
+
+def limit_rate(paths, work):
+    start = time.perf_counter()
+    with ProcessPoolExecutor(CORES) as pool:
+        list(pool.map(work, paths, chunksize=32))
+    return len(paths) / (time.perf_counter() - start)
+
+
+def mlimages_rate(list_file, root, out):
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mlimages", "mean", str(list_file), "--root",
+                    str(root), "--size", str(SIZE), "--out", str(out / "mean.png"), "--quiet"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return len(list_file.read_text().splitlines()) / (time.perf_counter() - start)
+
+
+def chainer_way_rate(list_file, root, out):
+    """Resize pass to 256x256 JPEGs, then compute_mean.py's sequential sum."""
+    lines = list_file.read_text().splitlines()
+    start = time.perf_counter()
+    for line in lines:
+        rel = line.rsplit(None, 1)[0]
+        target = out / "resized" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.open(root / rel).convert("RGB").resize((SIZE, SIZE)).save(target, quality=95)
+    dataset = chainer.datasets.LabeledImageDataset(str(list_file), str(out / "resized"))
+    total = 0
+    for image, _ in dataset:
+        total += image
+    total / len(dataset)
+    return len(lines) / (time.perf_counter() - start)
+
+
+def one_round(list_file, root, paths):
+    with tempfile.TemporaryDirectory(prefix="bench-mean-") as tmp:
+        tmp = Path(tmp)
+        return {
+            "mlimages mean (command, end to end)": mlimages_rate(list_file, root, tmp),
+            "decode+resize limit (Pillow, all cores)": limit_rate(paths, _decode_resize),
+            "decode+resize limit with JPEG draft": limit_rate(paths, _decode_resize_draft),
+            "Chainer's way (resize pass + compute_mean)": chainer_way_rate(list_file, root,
+                                                                            tmp),
+        }
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="bench-data", help="folder made by make_bench_data.py")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    list_file, root = Path(args.data) / "photos.txt", Path(args.data) / "photos"
+    if not list_file.exists():
+        sys.exit(f"{list_file} not found: run `make bench-data` first")
+    paths = [str(root / line.rsplit(None, 1)[0]) for line in list_file.read_text().splitlines()]
+    print(f"{len(paths)} photos, mean at {SIZE}x{SIZE}, {CORES} cores, {args.repeat} rounds")
+    rounds = []
+    for r in range(args.repeat):
+        rounds.append(one_round(list_file, root, paths))
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rounds[-1].items()),
+              flush=True)
+    ours = "mlimages mean (command, end to end)"
+    print(f"\n{'images/s (median of %d)' % args.repeat:45s} {'median':>8s} {'mlimages/this':>14s}")
+    for key in rounds[0]:
+        ratio = statistics.median(r[ours] / r[key] for r in rounds)
+        print(f"{key:45s} {statistics.median(r[key] for r in rounds):8.0f} {ratio:13.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,12 +13,15 @@ On the original-size photos of ``make bench-data``, images per second of, in the
   ``examples/imagenet/compute_mean.py`` does.
 
 Every figure is the median of ``--repeat`` rounds; ratios compare figures of the same round.
+CPU milliseconds per image (all processes, children included) are printed too: unlike
+images/s they hardly depend on what else the shared machine runs.
 
 Usage: .venv/bin/python benchmarks/bench_mean.py --data bench-data --repeat 3
 """
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,6 +38,21 @@ CORES = os.cpu_count() or 1
 SIZE = 256
 
 
+def _cpu_seconds():
+    """CPU time of this process and of its finished children (pools, the command)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def measured(run, count):
+    """(images/s, CPU ms per image) of ``run()``, which handles ``count`` images."""
+    cpu, start = _cpu_seconds(), time.perf_counter()
+    run()
+    wall = time.perf_counter() - start
+    return count / wall, (_cpu_seconds() - cpu) * 1000 / count
+
+
 def _decode_resize(path):
     Image.open(path).convert("RGB").resize((SIZE, SIZE))
 
@@ -45,25 +63,20 @@ def _decode_resize_draft(path):
     im.convert("RGB").resize((SIZE, SIZE))
 
 
-def limit_rate(paths, work):
-    start = time.perf_counter()
+def limit(paths, work):
     with ProcessPoolExecutor(CORES) as pool:
         list(pool.map(work, paths, chunksize=32))
-    return len(paths) / (time.perf_counter() - start)
 
 
-def mlimages_rate(list_file, root, out):
-    start = time.perf_counter()
+def mlimages_command(list_file, root, out):
     subprocess.run([sys.executable, "-m", "mlimages", "mean", str(list_file), "--root",
                     str(root), "--size", str(SIZE), "--out", str(out / "mean.png"), "--quiet"],
                    check=True, stdout=subprocess.DEVNULL)
-    return len(list_file.read_text().splitlines()) / (time.perf_counter() - start)
 
 
-def chainer_way_rate(list_file, root, out):
+def chainer_way(list_file, root, out):
     """Resize pass to 256x256 JPEGs, then compute_mean.py's sequential sum."""
     lines = list_file.read_text().splitlines()
-    start = time.perf_counter()
     for line in lines:
         rel = line.rsplit(None, 1)[0]
         target = out / "resized" / rel
@@ -73,19 +86,22 @@ def chainer_way_rate(list_file, root, out):
     total = 0
     for image, _ in dataset:
         total += image
-    total / len(dataset)
-    return len(lines) / (time.perf_counter() - start)
+    return total / len(dataset)
 
 
 def one_round(list_file, root, paths):
+    count = len(paths)
     with tempfile.TemporaryDirectory(prefix="bench-mean-") as tmp:
         tmp = Path(tmp)
         return {
-            "mlimages mean (command, end to end)": mlimages_rate(list_file, root, tmp),
-            "decode+resize limit (Pillow, all cores)": limit_rate(paths, _decode_resize),
-            "decode+resize limit with JPEG draft": limit_rate(paths, _decode_resize_draft),
-            "Chainer's way (resize pass + compute_mean)": chainer_way_rate(list_file, root,
-                                                                            tmp),
+            "mlimages mean (command, end to end)": measured(
+                lambda: mlimages_command(list_file, root, tmp), count),
+            "decode+resize limit (Pillow, all cores)": measured(
+                lambda: limit(paths, _decode_resize), count),
+            "decode+resize limit with JPEG draft": measured(
+                lambda: limit(paths, _decode_resize_draft), count),
+            "Chainer's way (resize pass + compute_mean)": measured(
+                lambda: chainer_way(list_file, root, tmp), count),
         }
 
 
@@ -102,13 +118,15 @@ def main(argv=None):
     rounds = []
     for r in range(args.repeat):
         rounds.append(one_round(list_file, root, paths))
-        print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rounds[-1].items()),
-              flush=True)
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v[0]:.0f} img/s {v[1]:.1f} cpu-ms/img"
+                                             for k, v in rounds[-1].items()), flush=True)
     ours = "mlimages mean (command, end to end)"
-    print(f"\n{'images/s (median of %d)' % args.repeat:45s} {'median':>8s} {'mlimages/this':>14s}")
+    print(f"\n{'median of %d rounds' % args.repeat:45s} {'img/s':>7s} {'mlimages/this':>14s}"
+          f" {'CPU ms/img':>11s}")
     for key in rounds[0]:
-        ratio = statistics.median(r[ours] / r[key] for r in rounds)
-        print(f"{key:45s} {statistics.median(r[key] for r in rounds):8.0f} {ratio:13.2f}x")
+        ratio = statistics.median(r[ours][0] / r[key][0] for r in rounds)
+        print(f"{key:45s} {statistics.median(r[key][0] for r in rounds):7.0f} {ratio:13.2f}x"
+              f" {statistics.median(r[key][1] for r in rounds):11.1f}")
     return 0
 
 

@@ -456,9 +456,12 @@ class BatchLoader(chainer.dataset.Iterator):
         self.current_position = serializer("current_position", self.current_position)
         self.epoch = serializer("epoch", self.epoch)
         self.is_new_epoch = serializer("is_new_epoch", self.is_new_epoch)
-        self._previous_epoch_detail = serializer("previous_epoch_detail",
-                                                 self._previous_epoch_detail)
-        self.seed = int(serializer("seed", self.seed))
+        try:  # absent from snapshots of other iterators (e.g. SerialIterator's): keep ours
+            self._previous_epoch_detail = serializer("previous_epoch_detail",
+                                                     self._previous_epoch_detail)
+            self.seed = int(serializer("seed", self.seed))
+        except KeyError:
+            pass
         if isinstance(serializer, chainer.serializer.Deserializer):
             self._cancel_pending()  # prefetched batches belong to the old position
             self._plan_state, self._orders = (self.epoch, self.current_position), {}

@@ -448,3 +448,17 @@ def test_bad_arguments_name_the_fix(tmp_path, mean16):
     with pytest.raises(listfile.ListFileError):
         BatchLoader(tmp_path / "missing.txt", root, mean16, 12, 2)
     assert loader_threads() == []  # nothing starts before the first batch
+
+
+def test_resume_from_a_serial_iterator_snapshot_keeps_the_position(tmp_path, mean16):
+    listed, root = make_set(tmp_path, 9)
+    serial = chainer.iterators.SerialIterator(list(range(9)), 4)
+    for _ in range(3):
+        next(serial)
+    saver = chainer.serializers.DictionarySerializer()
+    serial.serialize(saver)
+    saver.target.pop("previous_epoch_detail")  # as in snapshots of older Chainer versions
+    with BatchLoader(listed, root, mean16, 12, 4, seed=1) as loader:
+        loader.serialize(chainer.serializers.NpzDeserializer(saver.target))
+        assert (loader.epoch, loader.current_position, loader.seed) == (1, 3, 1)
+        assert len(next(loader).t) == 4

@@ -8,16 +8,17 @@ same place, unflipped), for evaluation the centre crop; the mean crop subtracted
 Unlike Chainer's version every crop offset is possible, the last one included, and an image
 exactly ``crop_size`` wide works; gray, RGBA, palette or 16-bit images arrive as RGB.
 
-How it runs: an asyncio event loop in a background thread keeps ``prefetch`` batches in
-flight; each batch is split into one job per worker thread, which decodes (or reads from the
-``cache``) and writes straight into the batch array. Threads, not processes: Pillow releases
-the GIL while decoding and resizing and NumPy while cropping and converting, so threads use
-every core without copying each image (or batch) between processes. Measured on the 2-core
-benchmark machine (256x256 JPEGs, benchmarks/RESULTS.md): decode plus crop/subtract ran at
-the same rate in 2 threads as in 2 processes before any transfer, and a process pool must then
-send 196 KiB per image back. A batch's random choices (order, crops, flips, replacements) are
-drawn from ``seed``, the epoch and the position, never from which thread finished first, so
-runs and resumed runs are reproducible.
+How it runs (the background half is :mod:`mlimages._engine`): an asyncio event loop in a
+background thread keeps ``prefetch`` batches in flight; each batch is split into one job per
+worker thread (:mod:`mlimages._workers`), which decodes (or reads from the ``cache``) and
+writes straight into the batch array. Threads, not processes: Pillow releases the GIL while
+decoding and resizing and NumPy while cropping and converting, so threads use every core.
+Measured on the 2-core benchmark machine (benchmarks/RESULTS.md, 256x256 JPEGs), Pillow
+decoding alone ran at least as fast in 2 threads as in 2 processes (medians 853-1035 against
+561-874 images/s), and threads need no copy, where processes must send every 196 KiB image,
+or every 20 MB batch, back to the trainer. A batch's random choices (order, crops, flips,
+replacements) are drawn from ``seed``, the epoch and the position, never from which thread
+finished first, so runs and resumed runs are reproducible.
 
 Failures: an unreadable image (corrupt, missing, not an image) or one that takes longer than
 ``item_timeout`` (a stalled read: its thread is retired and replaced) is replaced by another
@@ -32,6 +33,8 @@ With a Chainer Trainer (the loader's batches are already stacked, so pass its co
                       repeat=False)
     updater = training.StandardUpdater(train, optimizer, converter=converter, device=device)
     trainer = training.Trainer(updater, (10, "epoch"))
+    # Evaluator calls val.reset() before each pass (so it reuses the loader, no copy) and
+    # runs until StopIteration: hence repeat=False.
     trainer.extend(extensions.Evaluator(val, model, converter=converter, device=device))
     trainer.extend(extensions.snapshot())      # the loader's position is saved and resumed
     trainer.run()                               # finalize() is called on every loader at the end
@@ -40,13 +43,9 @@ Outside a Trainer, use it as a context manager (``with BatchLoader(...) as loade
 ``finalize()``; a loader that is garbage-collected is finalized too.
 """
 
-import asyncio
 import collections
 import dataclasses
-import functools
-import logging
 import os
-import threading
 import weakref
 from typing import NamedTuple
 
@@ -54,35 +53,15 @@ import numpy
 
 from mlimages import listfile
 from mlimages._chainer import chainer
-from mlimages._workers import Stalled, WorkerPool
+from mlimages._engine import Batch, Engine, Failure, LoaderError, Plan, Reader, Record, place
 from mlimages.cache import ImageCache
-from mlimages.image import ImageError, ImageSpec, open_image
+from mlimages.image import ImageSpec
 from mlimages.mean import DEFAULT_RESIZE, DEFAULT_SIZE
 
 __all__ = ["BatchLoader", "Batch", "LoaderOptions", "LoaderError", "Failure", "converter",
-           "crop_params", "epoch_order", "DEFAULT_SIZE", "DEFAULT_RESIZE"]
+           "crop_params", "epoch_order", "place", "DEFAULT_SIZE", "DEFAULT_RESIZE"]
 
-log = logging.getLogger("mlimages.loader")
-_SCALE = numpy.float32(1.0 / 255.0)
 _POLL = 0.25  # seconds between checks while waiting, so that Ctrl-C is seen at once
-
-
-class LoaderError(ValueError):
-    """The loader cannot be built as asked, or too many images in a row cannot be read."""
-
-
-class Failure(NamedTuple):
-    """An image the loader skipped: its path (root joined) and why ("slug: detail")."""
-
-    path: str
-    reason: str
-
-
-class Batch(NamedTuple):
-    """One mini-batch: ``x`` float32 (B, C, crop, crop), ``t`` int32 (B,)."""
-
-    x: numpy.ndarray
-    t: numpy.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,182 +119,6 @@ def crop_params(seed, epoch, position, count, size, crop, train=True):
     rng = numpy.random.default_rng([seed, 1, epoch, position])
     return CropParams(rng.integers(0, size - crop + 1, count),
                       rng.integers(0, size - crop + 1, count), rng.random(count) < 0.5)
-
-
-def _replacement(seed, plan, slot, attempt, count):
-    return int(numpy.random.default_rng([seed, 2, plan.epoch, plan.position, slot, attempt])
-               .integers(count))
-
-
-def place(out, chw, mean, top, left, flip, crop):
-    """Write one preprocessed example into ``out`` (float32 (C, crop, crop)).
-
-    ``out = (flip(chw)[:, top:top+crop, left:left+crop] - mean[:, same]) / 255`` where
-    ``chw`` is uint8 (C, S, S) and ``mean`` float32 (C, S, S) or (C, 1, 1).
-    """
-    width = chw.shape[2]
-    if flip:
-        # Columns left..left+crop of the flipped image are these columns, read backwards.
-        view = chw[:, top:top + crop, width - left - crop:width - left][:, :, ::-1]
-    else:
-        view = chw[:, top:top + crop, left:left + crop]
-    if mean.shape[1] > 1:
-        mean = mean[:, top:top + crop, left:left + crop]
-    numpy.subtract(view, mean, out=out)
-    out *= _SCALE
-
-
-class _Plan(NamedTuple):
-    """A batch decided by the consumer thread: which images, where to crop, the next state."""
-
-    epoch: int
-    position: int
-    indices: numpy.ndarray
-    crops: CropParams
-    next_epoch: int
-    next_position: int
-
-
-class _Reader:
-    """Image ``index`` of the list as uint8 (C, S, S), from the cache or decoded."""
-
-    def __init__(self, root, entries, spec, channels, cache):
-        self.root, self.entries, self.spec, self.cache = root, entries, spec, cache
-        self.shape = (spec.size[1], spec.size[0], channels)
-
-    def read(self, index):
-        if self.cache is not None:
-            stored = self.cache.get(index)
-            if stored is not None:
-                return stored
-        im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
-        chw = numpy.asarray(im).reshape(self.shape).transpose(2, 0, 1)  # HWC -> CHW view
-        if self.cache is not None:
-            self.cache.put(index, chw)
-        return chw
-
-
-class _Record:
-    """Images found unreadable: index → reason, and the :class:`Failure` list."""
-
-    def __init__(self):
-        self.bad, self.failures = {}, []
-
-
-class _Engine:
-    """The background half: an event loop thread, the worker pool, the reader.
-
-    It holds no reference to the :class:`BatchLoader`, so a loader nobody uses is
-    garbage-collected (and finalized) even while the engine runs.
-    """
-
-    def __init__(self, reader, labels, mean, crop, opts, workers, seed, record):
-        self.reader, self.labels, self.mean, self.crop = reader, labels, mean, crop
-        self.opts, self.workers, self.seed, self.record = opts, workers, seed, record
-        self.pool = WorkerPool(workers)
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self._run, name="mlimages-loader-loop",
-                                       daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-        self.loop.call_soon(self._watchdog)
-        self.loop.run_forever()
-        tasks = asyncio.all_tasks(self.loop)
-        for task in tasks:
-            task.cancel()
-        self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-        self.loop.close()
-
-    def _watchdog(self):
-        self.pool.check_deadlines(self.opts.item_timeout)
-        self.loop.call_later(min(1.0, self.opts.item_timeout / 4), self._watchdog)
-
-    def submit(self, plan):
-        """Start loading ``plan``; returns a concurrent.futures.Future of its :class:`Batch`."""
-        return asyncio.run_coroutine_threadsafe(self._load(plan), self.loop)
-
-    async def _load(self, plan):
-        count = len(plan.indices)
-        x = numpy.empty((count, len(self.mean)) + (self.crop,) * 2, numpy.float32)
-        t = numpy.empty(count, numpy.int32)
-        attempts = [0] * count
-        todo = [self._usable(plan, slot, int(i), attempts) for slot, i in enumerate(plan.indices)]
-        while todo:
-            parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
-            jobs = [asyncio.wrap_future(self.pool.submit(functools.partial(
-                self._fill, x, t, plan, part))) for part in parts]
-            results = await asyncio.gather(*jobs, return_exceptions=True)
-            todo = []
-            for part, result in zip(parts, results):
-                if isinstance(result, Stalled):
-                    slot, index = part[result.item]
-                    self._fail(index, "stalled", f"no result after {result.seconds:.0f} s")
-                    todo.append(self._usable(plan, slot, index, attempts))
-                    todo.extend(part[result.item + 1:])  # never reached by the stalled job
-                elif isinstance(result, BaseException):
-                    raise result
-                else:
-                    for slot, index, reason in result:
-                        self._fail(index, *reason)
-                        todo.append(self._usable(plan, slot, index, attempts))
-        return Batch(x, t)
-
-    def _fill(self, x, t, plan, part, job):
-        """Worker thread: read and place each (slot, index) of ``part``; returns failures."""
-        failed = []
-        for k, (slot, index) in enumerate(part):
-            job.progress(k)
-            try:
-                chw = self.reader.read(index)
-            except ImageError as ex:
-                failed.append((slot, index, (ex.reason, ex.detail)))
-                continue
-            with job.lock:
-                if job.abandoned:  # given up as stalled: x may belong to a later batch now
-                    break
-                place(x[slot], chw, self.mean, plan.crops.tops[slot], plan.crops.lefts[slot],
-                      plan.crops.flips[slot], self.crop)
-                t[slot] = self.labels[index]
-        return failed
-
-    def _fail(self, index, reason, detail=""):
-        bad = self.record.bad
-        if index in bad:
-            return
-        bad[index] = reason
-        path = os.path.join(self.reader.root, self.reader.entries[index].path)
-        self.record.failures.append(Failure(path, f"{reason}: {detail}" if detail else reason))
-        log.warning("skipping %s: %s%s; replaced by another image (%d skipped so far)",
-                    path, reason, f" ({detail})" if detail else "", len(bad))
-
-    def _usable(self, plan, slot, index, attempts):
-        """(slot, index), or (slot, a replacement) while ``index`` is known to be unreadable."""
-        count = len(self.labels)
-        while index in self.record.bad:
-            if len(self.record.bad) >= count:
-                raise LoaderError(f"none of the {count} images of the list can be read "
-                                  f"(e.g. {self.record.failures[0].path}: "
-                                  f"{self.record.failures[0].reason}); check the root folder")
-            attempts[slot] += 1
-            if attempts[slot] > self.opts.max_replacements:
-                raise LoaderError(
-                    f"{self.opts.max_replacements} replacement images in a row were unreadable "
-                    f"({len(self.record.bad)} of {count} so far, last: "
-                    f"{self.record.failures[-1].path}: {self.record.failures[-1].reason}); "
-                    "check the list and the root folder")
-            index = _replacement(self.seed, plan, slot, attempts[slot], count)
-        return slot, index
-
-    def close(self):
-        """Stop the loop (cancelling every batch in flight) and the workers; idempotent."""
-        if self.loop.is_closed() or not self.thread.is_alive():
-            self.pool.shutdown()
-            return
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.pool.shutdown()
 
 
 def _load_mean(mean, opts):
@@ -397,7 +200,7 @@ class BatchLoader(chainer.dataset.Iterator):
         self.seed = int(numpy.random.SeedSequence().entropy % 2**63) if seed is None else int(seed)
         self._check(opts)
         self._previous_epoch_detail = -1.0
-        self._plan_state, self._orders, self._record = (0, 0), {}, _Record()
+        self._plan_state, self._orders, self._record = (0, 0), {}, Record()
 
     def _check(self, opts):
         count = len(self.entries)
@@ -483,10 +286,10 @@ class BatchLoader(chainer.dataset.Iterator):
         if opts.cache is not None:
             self._cache = ImageCache(opts.cache, self.list_file, self.entries, self.root,
                                      self.size, opts.resize, channels)
-        reader = _Reader(self.root, self.entries, spec, channels, self._cache)
+        reader = Reader(self.root, self.entries, spec, channels, self._cache)
         labels = numpy.array([e.label for e in self.entries], numpy.int32)
         workers = opts.workers or os.cpu_count() or 1
-        self._engine = _Engine(reader, labels, self.mean, self.crop_size, opts, workers,
+        self._engine = Engine(reader, labels, self.mean, self.crop_size, opts, workers,
                                self.seed, self._record)
         self._closer = weakref.finalize(self, _shutdown, self._engine, self._cache)
 
@@ -514,7 +317,7 @@ class BatchLoader(chainer.dataset.Iterator):
         self._plan_state = (next_epoch, next_position)
         crops = crop_params(self.seed, epoch, position, len(indices), self.size,
                             self.crop_size, self.train)
-        return _Plan(epoch, position, indices, crops, next_epoch, next_position)
+        return Plan(epoch, position, indices, crops, next_epoch, next_position)
 
     def _top_up(self):
         if self._engine is None:

@@ -4,6 +4,8 @@ On the original-size photos of ``make bench-data``, images per second of, in the
 
 * ``mlimages mean LIST --root ROOT --size 256`` run as a command (interpreter start-up, pool
   start-up, decode, resize, sum, and writing .npy/.png/.json and the used list included);
+* the same as one library call, ``mlimages.mean.mean_image`` (no interpreter start-up, like
+  the next two);
 * the decode+resize limit: Pillow ``open → convert("RGB") → resize((256, 256))`` in a process
   pool over every core, nothing else (pool start-up included, as for mlimages);
 * the same limit with libjpeg's reduced-size decoding (``Image.draft``), which mlimages uses:
@@ -33,6 +35,7 @@ from pathlib import Path
 from PIL import Image
 
 from mlimages._chainer import chainer
+from mlimages.mean import MeanOptions, mean_image
 
 CORES = os.cpu_count() or 1
 SIZE = 256
@@ -74,6 +77,10 @@ def mlimages_command(list_file, root, out):
                    check=True, stdout=subprocess.DEVNULL)
 
 
+def mlimages_library(list_file, root, out):
+    mean_image(list_file, root, out / "lib-mean.png", MeanOptions(size=SIZE), progress=False)
+
+
 def chainer_way(list_file, root, out):
     """Resize pass to 256x256 JPEGs, then compute_mean.py's sequential sum."""
     lines = list_file.read_text().splitlines()
@@ -96,6 +103,8 @@ def one_round(list_file, root, paths):
         return {
             "mlimages mean (command, end to end)": measured(
                 lambda: mlimages_command(list_file, root, tmp), count),
+            "mlimages mean (library call)": measured(
+                lambda: mlimages_library(list_file, root, tmp), count),
             "decode+resize limit (Pillow, all cores)": measured(
                 lambda: limit(paths, _decode_resize), count),
             "decode+resize limit with JPEG draft": measured(

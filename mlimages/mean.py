@@ -192,14 +192,21 @@ def compute_mean(list_file, root=".", opts=None, progress=True):
     spec = opts.spec()
     workers = min(opts.workers or os.cpu_count() or 1, len(entries))
     parts = []
-    with ProcessPoolExecutor(workers, mp_context=_mp_context()) as pool, \
-            tqdm(total=len(entries), unit="img", desc="mean", disable=not progress,
-                 leave=False) as bar:
+    with ProcessPoolExecutor(workers, mp_context=_mp_context()) as pool:
+        # Submitting starts the workers, before tqdm starts its monitor thread: a fork
+        # context must fork a single-threaded process.
         futures = {pool.submit(_sum_chunk, str(root), items, spec): len(items)
                    for items in _chunks(entries, workers, opts.chunk)}
-        for future in as_completed(futures):
-            parts.append(future.result())
-            bar.update(futures[future])
+        # No tqdm object at all without progress: even a disabled one starts that thread.
+        bar = tqdm(total=len(entries), unit="img", desc="mean", leave=False) if progress else None
+        try:
+            for future in as_completed(futures):
+                parts.append(future.result())
+                if bar is not None:
+                    bar.update(futures[future])
+        finally:
+            if bar is not None:
+                bar.close()
     return _combine(parts, entries, opts, list_file, root)
 
 

@@ -1,9 +1,11 @@
 """mlimages.mean: the mean image against a NumPy reference and against Chainer's own way."""
 
 import json
+import multiprocessing
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +70,11 @@ def test_mean_matches_numpy_reference_for_every_colour_mode(mixed, resize):
 
 def test_result_does_not_depend_on_workers_or_chunks(mixed):
     listed, root, _ = mixed
+    threads = threading.enumerate()
     means = [compute_mean(listed, root, MeanOptions(size=16, workers=w, chunk=c),
                           progress=False).mean for w, c in [(1, None), (2, 1), (3, 4)]]
     assert np.array_equal(means[0], means[1]) and np.array_equal(means[0], means[2])
+    assert multiprocessing.active_children() == [] and threading.enumerate() == threads
 
 
 def test_channel_stats_match_numpy(mixed):

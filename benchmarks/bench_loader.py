@@ -12,7 +12,7 @@ On the 256x256 set of ``make bench-data`` (crop 227, batch 32), images per secon
 
 Each iterator is timed over ``--batches`` batches after one warm-up batch (start-up excluded
 for every contender alike). Every figure is the median of ``--repeat`` rounds; the ratios
-compare figures of the same run.
+compare figures of the same run; the contenders' order rotates from round to round.
 
 Usage: .venv/bin/python benchmarks/bench_loader.py --data bench-data --repeat 3
 """
@@ -111,17 +111,24 @@ def loader_rate(list_file, root, mean, args, cache=None):
         return first, iterator_rate(loader, args.batches, converter)
 
 
-def one_round(list_file, root, mean, paths, args):
+def one_round(list_file, root, mean, paths, args, turn):
+    """Every contender once, in an order rotated by ``turn`` so that no contender always
+    meets the same moment of the other developers' load."""
     with tempfile.TemporaryDirectory(prefix="bench-cache-", dir=args.cache_dir) as cache:
-        first, later = loader_rate(list_file, root, mean, args, cache=cache)
-    return {
-        "pillow decode, processes": pillow_rate(paths, ProcessPoolExecutor),
-        "pillow decode, threads": pillow_rate(paths, ThreadPoolExecutor),
-        "chainer MultiprocessIterator": chainer_rate(list_file, root, mean, args),
-        "mlimages BatchLoader": loader_rate(list_file, root, mean, args),
-        "mlimages BatchLoader --cache, 1st epoch": first,
-        "mlimages BatchLoader --cache, later epochs": later,
-    }
+        contenders = {
+            "pillow decode, processes": lambda: pillow_rate(paths, ProcessPoolExecutor),
+            "pillow decode, threads": lambda: pillow_rate(paths, ThreadPoolExecutor),
+            "chainer MultiprocessIterator": lambda: chainer_rate(list_file, root, mean, args),
+            "mlimages BatchLoader": lambda: loader_rate(list_file, root, mean, args),
+            "cache": lambda: loader_rate(list_file, root, mean, args, cache=cache),
+        }
+        names = list(contenders)
+        order = names[turn % len(names):] + names[:turn % len(names)]
+        results = {name: contenders[name]() for name in order}
+    first, later = results.pop("cache")
+    results["mlimages BatchLoader --cache, 1st epoch"] = first
+    results["mlimages BatchLoader --cache, later epochs"] = later
+    return results
 
 
 def main(argv=None):
@@ -143,7 +150,7 @@ def main(argv=None):
           f"{args.repeat} rounds")
     rounds = []
     for r in range(args.repeat):
-        rounds.append(one_round(list_file, root, mean, paths, args))
+        rounds.append(one_round(list_file, root, mean, paths, args, r))
         print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rounds[-1].items()),
               flush=True)
     base = "chainer MultiprocessIterator"

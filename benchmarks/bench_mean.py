@@ -14,7 +14,8 @@ On the original-size photos of ``make bench-data``, images per second of, in the
   resize scripts do), then ``LabeledImageDataset`` summed one image at a time and divided, as
   ``examples/imagenet/compute_mean.py`` does.
 
-Every figure is the median of ``--repeat`` rounds; ratios compare figures of the same round.
+Every figure is the median of ``--repeat`` rounds; ratios compare figures of the same round,
+whose contenders run one after the other in an order that rotates from round to round.
 CPU milliseconds per image (all processes, children included) are printed too: unlike
 images/s they hardly depend on what else the shared machine runs.
 
@@ -96,22 +97,24 @@ def chainer_way(list_file, root, out):
     return total / len(dataset)
 
 
-def one_round(list_file, root, paths):
+def one_round(list_file, root, paths, turn):
+    """Every contender once, in an order rotated by ``turn`` so that no contender always
+    meets the same moment of the other developers' load."""
     count = len(paths)
     with tempfile.TemporaryDirectory(prefix="bench-mean-") as tmp:
         tmp = Path(tmp)
-        return {
-            "mlimages mean (command, end to end)": measured(
-                lambda: mlimages_command(list_file, root, tmp), count),
-            "mlimages mean (library call)": measured(
-                lambda: mlimages_library(list_file, root, tmp), count),
-            "decode+resize limit (Pillow, all cores)": measured(
-                lambda: limit(paths, _decode_resize), count),
-            "decode+resize limit with JPEG draft": measured(
-                lambda: limit(paths, _decode_resize_draft), count),
-            "Chainer's way (resize pass + compute_mean)": measured(
-                lambda: chainer_way(list_file, root, tmp), count),
+        contenders = {
+            "mlimages mean (command, end to end)": lambda: mlimages_command(list_file, root, tmp),
+            "mlimages mean (library call)": lambda: mlimages_library(list_file, root, tmp),
+            "decode+resize limit (Pillow, all cores)": lambda: limit(paths, _decode_resize),
+            "decode+resize limit with JPEG draft": lambda: limit(paths, _decode_resize_draft),
+            "Chainer's way (resize pass + compute_mean)": lambda: chainer_way(list_file, root,
+                                                                              tmp),
         }
+        names = list(contenders)
+        order = names[turn % len(names):] + names[:turn % len(names)]
+        results = {name: measured(contenders[name], count) for name in order}
+    return {name: results[name] for name in names}
 
 
 def main(argv=None):
@@ -126,16 +129,18 @@ def main(argv=None):
     print(f"{len(paths)} photos, mean at {SIZE}x{SIZE}, {CORES} cores, {args.repeat} rounds")
     rounds = []
     for r in range(args.repeat):
-        rounds.append(one_round(list_file, root, paths))
+        rounds.append(one_round(list_file, root, paths, r))
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[0]:.0f} img/s {v[1]:.1f} cpu-ms/img"
                                              for k, v in rounds[-1].items()), flush=True)
-    ours = "mlimages mean (command, end to end)"
-    print(f"\n{'median of %d rounds' % args.repeat:45s} {'img/s':>7s} {'mlimages/this':>14s}"
-          f" {'CPU ms/img':>11s}")
+    command, library = "mlimages mean (command, end to end)", "mlimages mean (library call)"
+    print(f"\n{'median of %d rounds' % args.repeat:45s} {'img/s':>7s} {'command/this':>13s}"
+          f" {'library/this':>13s} {'CPU ms/img':>11s}")
     for key in rounds[0]:
-        ratio = statistics.median(r[ours][0] / r[key][0] for r in rounds)
-        print(f"{key:45s} {statistics.median(r[key][0] for r in rounds):7.0f} {ratio:13.2f}x"
-              f" {statistics.median(r[key][1] for r in rounds):11.1f}")
+        ratios = [statistics.median(r[ours][0] / r[key][0] for r in rounds)
+                  for ours in (command, library)]
+        print(f"{key:45s} {statistics.median(r[key][0] for r in rounds):7.0f} "
+              f"{ratios[0]:12.2f}x {ratios[1]:12.2f}x "
+              f"{statistics.median(r[key][1] for r in rounds):11.1f}")
     return 0
 
 

@@ -159,6 +159,9 @@ def _make_options(options, overrides):
 class BatchLoader(chainer.dataset.Iterator):
     """Mini-batches ``Batch(x, t)`` of a list file, prefetched by worker threads.
 
+    A ``chainer.dataset.Iterator``: give it to ``StandardUpdater`` / ``Evaluator`` together
+    with :func:`converter` (the module docstring shows a whole Trainer set-up).
+
     Args:
         list_file: a ``path label`` list (see :mod:`mlimages.listfile`).
         root: the folder the listed paths are relative to.

@@ -279,7 +279,7 @@ def test_stalled_worker_is_detected_and_replaced(tmp_path, mean16):
     listfile.write_list(listed, [("stuck.png", 99)], append=True)
     before = loader_threads()
     try:
-        with BatchLoader(listed, root, mean16, 12, 7, seed=0, item_timeout=0.5,
+        with BatchLoader(listed, root, mean16, 12, 7, seed=0, item_timeout=2.0,
                          workers=2) as loader:
             batches = [next(loader) for _ in range(3)]
             assert [f.reason.split(":")[0] for f in loader.failures] == ["stalled"]

@@ -227,11 +227,12 @@ def load_matching(model, weights):
     Returns:
         LoadReport.
     """
-    own = model_arrays(model)
-    uninitialised = sorted(k for k, v in own.items() if v is None)
+    uninitialised = sorted(name.lstrip("/") for name, p in model.namedparams(include_uninit=True)
+                           if p.array is None)
     if uninitialised:
         raise FinetuneError(f"{', '.join(uninitialised)}: not initialised yet; run the "
                             "network once on a batch before loading weights")
+    own = model_arrays(model)
     mine, given = _group(own), _group(weights)
     merged = dict(own)
     loaded, reinit, fresh, shapes = [], [], [], {}

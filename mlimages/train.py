@@ -367,12 +367,12 @@ def train(opts, resume=None, stop=None, progress=True):
         chainer.serializers.load_npz(str(snapshot), trainer)
         log.info("resumed from %s at iteration %d", snapshot, updater.iteration)
     interrupted = _run(trainer)
-    if interrupted and not (Path(opts.out) / SNAPSHOT.format(trainer)).exists():
+    finished = updater.epoch_detail >= opts.epoch
+    if (interrupted or not finished) and not (Path(opts.out) / SNAPSHOT.format(trainer)).exists():
         for ext in snapshots:
             ext(trainer)
     save_model(Path(opts.out) / "model.npz", model.predictor)
     entries = trainer.get_extension("LogReport").log
-    finished = updater.epoch_detail >= opts.epoch
     return TrainResult(Path(opts.out), updater.iteration, updater.epoch_detail, finished,
                        interrupted or not finished, entries[-1] if entries else {},
                        _latest_or_none(opts.out), report, frozen)

@@ -282,10 +282,14 @@ def frozen_layers(model, opts):
 def freeze(model, names):
     """Stop updates of the named layers (weights, biases and weight decay alike).
 
-    Chainer still computes their gradients (it has no per-parameter switch for that); the
-    optimizer skips them, so the frozen weights stay identical bit for bit.
+    Call it after ``optimizer.setup``: it switches off the update rules that setup creates.
+    Chainer still computes the gradients of frozen layers (it has no per-parameter switch for
+    that); the optimizer skips them, so the frozen weights stay identical bit for bit.
     """
     for name in names:
+        if any(p.update_rule is None for p in model[name].params(include_uninit=True)):
+            raise FinetuneError(f"freeze {name}: the optimizer is not set up yet; call "
+                                "freeze() after optimizer.setup(model)")
         model[name].disable_update()
 
 

@@ -250,7 +250,6 @@ def build_model(opts, n_classes, crop, device):
     if opts.finetune.init_model:
         report = load_matching(model.predictor, read_weights(opts.finetune.init_model))
     frozen = frozen_layers(model.predictor, opts.finetune)
-    freeze(model.predictor, frozen)
     model.to_device(device)
     return model, report, frozen
 
@@ -258,6 +257,7 @@ def build_model(opts, n_classes, crop, device):
 def make_optimizer(opts, model, report, frozen):
     optimizer = chainer.optimizers.MomentumSGD(lr=opts.lr, momentum=opts.momentum)
     optimizer.setup(model)
+    freeze(model.predictor, frozen)  # after setup: it switches off the update rules setup made
     if opts.weight_decay:
         optimizer.add_hook(chainer.optimizer_hooks.WeightDecay(opts.weight_decay))
     if report is not None:

@@ -1,5 +1,8 @@
 """Tests for mlimages.finetune: loading by layer, freezing, learning-rate scaling, Caffe."""
 
+import dataclasses
+import json
+
 import numpy as np
 import pytest
 
@@ -9,6 +12,8 @@ from mlimages.finetune import (FinetuneError, FinetuneOptions, caffe_mean_to_rgb
                                load_matching, read_caffemodel, read_weights,
                                scale_pretrained_lr)
 from mlimages.models import build_classifier
+from mlimages.train import train
+from trainutil import dataset, make_dataset, options, trained  # noqa: F401 (fixtures)
 
 
 def materialised(arch, n_classes, insize=32, seed=0):
@@ -99,6 +104,11 @@ def test_freeze_until_and_bad_names():
         frozen_layers(net, FinetuneOptions(freeze_until="pool1"))
     with pytest.raises(FinetuneError, match="nothing would be trained"):
         frozen_layers(net, FinetuneOptions(freeze_until="fc5"))
+
+
+def test_freezing_before_the_optimizer_exists_is_refused():
+    with pytest.raises(FinetuneError, match="after optimizer.setup"):
+        freeze(materialised("small", 2).predictor, ["conv1"])
 
 
 def test_options_refuse_a_bad_lr_scale():
@@ -198,3 +208,26 @@ def test_a_damaged_caffemodel_is_an_error(tmp_path):
     bad.write_bytes(b"\xff\xff\xff garbage")
     with pytest.raises(FinetuneError, match="bad.caffemodel"):
         read_weights(bad)
+
+
+# ------------------------------------------------------------------ a fine-tuning run
+def test_fine_tuning_to_other_classes_with_frozen_convolutions(trained, tmp_path):
+    """From a 3-class run to a 2-class dataset: conv1-3 frozen, fc5 re-initialised."""
+    source, _ = trained
+    data = make_dataset(tmp_path / "data", kinds=("dots", "waves"), per_class=8, seed=5)
+    opts = options(data, tmp_path / "out", epoch=2)
+    opts = dataclasses.replace(opts, finetune=FinetuneOptions(
+        init_model=str(source.out / "model.npz"), freeze_until="conv3"))
+    result = train(opts, progress=False)
+    assert result.loaded.loaded == ["conv1", "conv2", "conv3", "fc4"]
+    assert result.loaded.reinitialised == ["fc5"]
+    assert result.frozen == ["conv1", "conv2", "conv3"]
+    before = read_weights(source.out / "model.npz")
+    after = read_weights(result.out / "model.npz")
+    for key in ("conv1/W", "conv1/b", "conv2/W", "conv2/b", "conv3/W", "conv3/b"):
+        assert np.array_equal(before[key], after[key]), key
+    assert not np.array_equal(before["fc4/W"], after["fc4/W"])
+    assert after["fc5/W"].shape == (2, 128)
+    log = json.loads((result.out / "log").read_text())
+    val = [e["validation/main/accuracy"] for e in log if "validation/main/accuracy" in e]
+    assert val[-1] >= 0.8                               # chance is 1/2

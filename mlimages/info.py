@@ -139,8 +139,16 @@ def _gpu_section():
     rows += _cuda_rows(cupy, warnings)
     from chainer.backends import cuda
     if not cuda.available:
-        warnings.append("CuPy is installed but Chainer cannot use it; `--gpu` will stop.")
+        reason = _first_line(getattr(cuda, "_resolution_error", None) or "unknown reason")
+        rows.append(("chainer+cupy", f"unusable: {reason}"))
+        warnings.append(f"CuPy is installed but Chainer cannot use it ({reason}); `--gpu` "
+                        "will stop. Missing CUDA libraries: install the CUDA Toolkit, or "
+                        "CuPy's own copy with pip install 'cupy-cuda12x[ctk]'.")
     return ("Chainer / GPU", rows), warnings
+
+
+def _first_line(error):
+    return str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
 
 
 def _cuda_rows(cupy, warnings):
@@ -148,7 +156,8 @@ def _cuda_rows(cupy, warnings):
     rows = []
     try:
         rows.append(("CUDA runtime", _cuda_version(runtime.runtimeGetVersion())))
-        rows.append(("CUDA driver", _cuda_version(runtime.driverGetVersion())))
+        driver = runtime.driverGetVersion()
+        rows.append(("CUDA driver", _cuda_version(driver) if driver else "none (no NVIDIA driver)"))
         count = runtime.getDeviceCount()
     except Exception as e:  # CUDARuntimeError without a driver or device
         rows.append(("CUDA", f"unusable: {type(e).__name__}: {e}"))

@@ -27,6 +27,7 @@ from any snapshot (a directory: its latest) exactly where it stopped.
 """
 
 import dataclasses
+import importlib.util
 import io
 import json
 import logging
@@ -157,14 +158,14 @@ def check_gpu(gpu):
     install = ("install CuPy for your CUDA version: pip install 'mlimages[gpu]' (cupy-cuda12x, "
                "CUDA 12) or 'mlimages[gpu-cuda13]' (cupy-cuda13x, CUDA 13); `nvidia-smi` shows "
                "the CUDA version of the driver, `mlimages info` what Python sees")
-    try:
-        import cupy  # noqa: F401  (only to tell "absent" from "unusable")
-    except ImportError:
-        raise GpuError(f"--gpu {gpu}: CuPy is not installed; {install}") from None
+    if importlib.util.find_spec("cupy") is None:
+        raise GpuError(f"--gpu {gpu}: CuPy is not installed; {install}")
     from chainer.backends import cuda
     if not cuda.available:
+        reason = str(getattr(cuda, "_resolution_error", "") or "see `mlimages info`")
         raise GpuError(f"--gpu {gpu}: CuPy is installed but Chainer cannot use it "
-                       f"({getattr(cuda, '_resolution_error', None) or 'see mlimages info'}); "
+                       f"({reason.strip().splitlines()[0]}). If CUDA libraries are missing, "
+                       "install the CUDA Toolkit or pip install 'cupy-cuda12x[ctk]'; otherwise "
                        + install)
     try:
         count = cuda.cupy.cuda.runtime.getDeviceCount()

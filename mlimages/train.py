@@ -365,7 +365,12 @@ def train(opts, resume=None, stop=None, progress=True):
     snapshots = _extend(trainer, opts, model, val_iter, device, progress)
     if snapshot is not None:
         remove_partial_snapshots(opts.out)
-        chainer.serializers.load_npz(str(snapshot), trainer)
+        try:
+            chainer.serializers.load_npz(str(snapshot), trainer)
+        except (KeyError, ValueError, OSError) as e:
+            raise TrainError(f"cannot resume from {snapshot}: it does not match this run "
+                             f"(--arch {opts.arch}, {len(names)} classes, crop {crop}) or is "
+                             f"damaged ({type(e).__name__}: {e})") from None
         log.info("resumed from %s at iteration %d", snapshot, updater.iteration)
     interrupted = _run(trainer)
     finished = updater.epoch_detail >= opts.epoch

@@ -268,3 +268,12 @@ def test_cli_resume_reads_args_json_and_takes_a_longer_epoch(small_dataset, tmp_
     log = json.loads((out / "log").read_text())
     assert log[-1]["iteration"] == 6 and load_options(out).epoch == 2
     assert load_options(out).crop == 32            # restored, not the default
+
+
+def test_resuming_with_another_class_count_is_a_clear_error(trained, tmp_path):
+    result, data = trained
+    label_def = tmp_path / "label_def.txt"
+    label_def.write_text("0 a\n1 b\n2 c\n3 d\n")
+    opts = options(data, tmp_path / "out", label_def=str(label_def))
+    with pytest.raises(TrainError, match="cannot resume from .*snapshot_iter_6.*4 classes"):
+        train(opts, resume=result.out, progress=False)

@@ -176,6 +176,8 @@ def test_a_stop_request_ends_with_a_snapshot(small_dataset, tmp_path):
 
 
 # ------------------------------------------------------------------ failures
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 def test_nan_loss_stops_keeping_the_last_good_snapshot(small_dataset, tmp_path):
     opts = options(small_dataset, tmp_path / "out", crop=32, lr=1e5, momentum=0.0,
                    snapshot_interval=1, epoch=5)

@@ -169,6 +169,7 @@ def _train_options(args):
         base = load_options(resume if resume.is_dir() else resume.parent)
         tune = {k: values[k] for k in _FINETUNE_ARGS if k in given}
         rest = {k: values[k] for k in given if k not in _FINETUNE_ARGS}
+        rest.setdefault("out", str(resume if resume.is_dir() else resume.parent))
         return dataclasses.replace(base, finetune=dataclasses.replace(base.finetune, **tune),
                                    **rest)
     if not args.train:

@@ -317,9 +317,21 @@ def _write_run_files(opts, names, mean, crop, n_classes):
     buffer = io.BytesIO()
     numpy.save(buffer, mean)
     atomic_write_bytes(out / "mean.npy", buffer.getvalue())
-    record = {"options": opts.to_json(), "crop": crop, "image_size": list(mean.shape[1:]),
-              "n_classes": n_classes, "mlimages": __version__}
+    record = {"options": _absolute(opts).to_json(), "crop": crop,
+              "image_size": list(mean.shape[1:]), "n_classes": n_classes,
+              "mlimages": __version__}
     atomic_write_text(out / "args.json", json.dumps(record, indent=2) + "\n")
+
+
+def _absolute(opts):
+    """``opts`` with absolute paths, so that ``--resume`` works from any working folder."""
+    paths = {name: str(Path(value).absolute()) for name in ("train", "val", "root", "mean",
+                                                             "label_def", "out")
+             if (value := getattr(opts, name)) is not None}
+    tune = opts.finetune
+    if tune.init_model:
+        tune = dataclasses.replace(tune, init_model=str(Path(tune.init_model).absolute()))
+    return dataclasses.replace(opts, finetune=tune, **paths)
 
 
 def load_options(out):

@@ -270,6 +270,7 @@ def test_cli_resume_reads_args_json_and_takes_a_longer_epoch(small_dataset, tmp_
     log = json.loads((out / "log").read_text())
     assert log[-1]["iteration"] == 6 and load_options(out).epoch == 2
     assert load_options(out).crop == 32            # restored, not the default
+    assert load_options(out).train == str(Path(small_dataset["train"]).absolute())
 
 
 def test_resuming_with_another_class_count_is_a_clear_error(trained, tmp_path):

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo bench bench-data bench-mean bench-loader clean
 
 setup: $(STAMP)
 
@@ -23,6 +23,24 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/mlimages demo
+
+# Benchmarks (not part of the tests). The images are made in a separate venv, because
+# scikit-image and scikit-learn (whose sample photos they are cut from) are not dependencies.
+BENCH_VENV ?= .venv-bench
+BENCH_DATA ?= bench-data
+
+bench-data:
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
+	$(BENCH_VENV)/bin/python benchmarks/make_bench_data.py --out $(BENCH_DATA) --count 2000
+
+bench-mean: $(STAMP) bench-data
+	$(PY) benchmarks/bench_mean.py --data $(BENCH_DATA) --repeat 3
+
+bench-loader: $(STAMP) bench-data
+	$(PY) benchmarks/bench_loader.py --data $(BENCH_DATA) --repeat 3
+
+bench: bench-mean bench-loader
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -82,6 +82,40 @@ def _run_label(args):
     return 0
 
 
+# ---------------------------------------------------------------------- mean
+def _add_mean(sub):
+    from mlimages.mean import DEFAULT_RESIZE, DEFAULT_SIZE
+    p = sub.add_parser(
+        "mean", formatter_class=_Formatter,
+        help="compute the mean image of a list (.npy for training, .png, .json)",
+        description="Brings every listed image to SIZE x SIZE the way training does and\n"
+                    "averages them on all cores. --out mean.png writes mean.png, mean.npy\n"
+                    "(float32 (3, H, W) RGB, Chainer's --mean format) and mean.json; beside\n"
+                    "the list it writes LIST_used_in_mean.txt (the images summed) and,\n"
+                    "when an image was unreadable, LIST_rejects_in_mean.txt.")
+    p.add_argument("list", help="'path label' list file, e.g. lists/train.txt")
+    p.add_argument("--root", default=".", help="folder the listed paths are relative to")
+    p.add_argument("--out", default="mean.png",
+                   help="output name; .png, .npy and .json are written with its stem")
+    p.add_argument("--size", type=int, default=DEFAULT_SIZE,
+                   help="images become SIZE x SIZE (must match training)")
+    p.add_argument("--resize", choices=("downscale", "crop", "squash"), default=DEFAULT_RESIZE,
+                   help="how images are brought to SIZE (must match training)")
+    p.add_argument("--grayscale", action="store_true", help="a one-channel (1, H, W) mean")
+    p.add_argument("--workers", type=int, help="processes (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _run_mean(args):
+    from mlimages.mean import MeanOptions, mean_image, report
+    opts = MeanOptions(size=args.size, resize=args.resize, grayscale=args.grayscale,
+                       workers=args.workers)
+    result = mean_image(args.list, args.root, args.out, opts, progress=not args.quiet)
+    print(report(result))
+    print("wrote " + ", ".join(str(p) for p in result.written))
+    return 0
+
+
 # --------------------------------------------------------------------- train
 # The registered architectures (mlimages.models.ARCHS; a test keeps the two in step). Listed
 # here so that building the parser does not import Chainer for every command.
@@ -277,6 +311,7 @@ def _run_demo(args):
 
 COMMANDS = {
     "label": (_add_label, _run_label),
+    "mean": (_add_mean, _run_mean),
     "train": (_add_train, _run_train),
     "predict": (_add_predict, _run_predict),
     "inspect": (_add_inspect, _run_inspect),
@@ -303,13 +338,16 @@ def _library_errors():
     from mlimages.image import ImageError
     from mlimages.label import LabelError
     from mlimages.listfile import ListFileError
+    from mlimages.mean import MeanError
     from mlimages.finetune import FinetuneError
+    from mlimages.loader import LoaderError
     from mlimages.models import ModelError
     from mlimages.predict import PredictError
     from mlimages.sizes import SizeError
     from mlimages.train import GpuError, TrainError, TrainingDiverged
-    return (ImageError, LabelError, ListFileError, FileNotFoundError, FinetuneError,
-            ModelError, PredictError, SizeError, GpuError, TrainError, TrainingDiverged)
+    return (ImageError, LabelError, ListFileError, MeanError, FileNotFoundError, FinetuneError,
+            LoaderError, ModelError, PredictError, SizeError, GpuError, TrainError,
+            TrainingDiverged)
 
 
 def main(argv=None):

@@ -2,9 +2,10 @@
 
 A training output folder holds everything needed (see ``mlimages.train``): ``args.json``
 (architecture, crop, image size), ``label_def.txt``, ``mean.npy`` and ``model.npz``.  Each
-image is prepared exactly as the validation loader prepares it: brought to the training image
-size, mean subtracted, center cropped, scaled by 1/255.  An image that cannot be read gives a
-Prediction with its error; the others are still classified.
+image is prepared exactly as the validation loader prepares it, with the loader's own
+functions: brought to the training image size, center cropped, mean subtracted, scaled by
+1/255.  An image that cannot be read gives a Prediction with its error; the others are still
+classified.
 """
 
 import json
@@ -15,7 +16,8 @@ import numpy
 
 from mlimages import listfile
 from mlimages._chainer import chainer, F
-from mlimages.image import ImageError, LabeledImage
+from mlimages.image import ImageError, ImageSpec, open_image
+from mlimages.loader import DEFAULT_RESIZE, crop_params, place
 from mlimages.models import build_classifier
 
 
@@ -40,13 +42,14 @@ class Prediction(NamedTuple):
 
 
 class Predictor(NamedTuple):
-    """A loaded training result: network (on the CPU), class names, mean (3, H, W) float32,
-    crop size."""
+    """A loaded training result: network (on the CPU), class names, mean (3, S, S) float32,
+    crop size, resize mode."""
 
     model: object
     names: list
     mean: numpy.ndarray
     crop: int
+    resize: str
 
 
 def load_result(result_dir):
@@ -66,25 +69,28 @@ def load_result(result_dir):
     except (KeyError, ValueError) as e:
         raise PredictError(f"{needed[3]} does not match the {record['options']['arch']} "
                            f"network with {len(names)} classes: {e}") from None
-    return Predictor(classifier.predictor, names, mean, int(record["crop"]))
+    return Predictor(classifier.predictor, names, mean, int(record["crop"]),
+                     record.get("resize", DEFAULT_RESIZE))
 
 
-def preprocess(image, mean, crop):
-    """One image as the evaluation loader makes it.
+def preprocess(image, mean, crop, resize=DEFAULT_RESIZE):
+    """One image as the evaluation loader makes it (the loader's own functions).
 
     Args:
-        image: a path (or anything :class:`LabeledImage` reads).
-        mean: float32 (3, H, W), the training mean; H, W is the image size used in training.
+        image: a path (or anything :func:`mlimages.image.open_image` reads).
+        mean: float32 (3, S, S), the training mean; S is the image size used in training.
         crop (int): side of the center crop.
+        resize: how images were brought to S x S in training.
 
     Returns:
-        float32 (3, crop, crop): (image - mean) center-cropped, times 1/255.
+        float32 (3, crop, crop): the center crop of (image - mean), times 1/255.
     """
-    h, w = mean.shape[1:]
-    x = LabeledImage(image).load(size=(w, h), resize="downscale").to_array()
-    top, left = (h - crop) // 2, (w - crop) // 2
-    x = (x - mean)[:, top:top + crop, left:left + crop]
-    return x * numpy.float32(1 / 255)
+    size = mean.shape[1]
+    chw = numpy.asarray(open_image(image, ImageSpec(size=size, resize=resize))).transpose(2, 0, 1)
+    tops, lefts, flips = crop_params(0, 0, 0, 1, size, crop, train=False)
+    out = numpy.empty((3, crop, crop), numpy.float32)
+    place(out, chw, mean, tops[0], lefts[0], flips[0], crop)
+    return out
 
 
 def predict(result_dir, images, top=5, batch_size=32):
@@ -98,7 +104,8 @@ def predict(result_dir, images, top=5, batch_size=32):
     results, batch = [None] * len(images), []
     for i, path in enumerate(images):
         try:
-            batch.append((i, preprocess(path, predictor.mean, predictor.crop)))
+            x = preprocess(path, predictor.mean, predictor.crop, predictor.resize)
+            batch.append((i, x))
         except ImageError as e:
             results[i] = Prediction(str(path), [], f"{e.reason}: {e}")
         if len(batch) == batch_size or (batch and i == len(images) - 1):

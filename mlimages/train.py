@@ -43,6 +43,7 @@ from mlimages._chainer import chainer, extensions, training
 from mlimages._fs import atomic_write_bytes, atomic_write_text
 from mlimages.finetune import (FinetuneOptions, freeze, frozen_layers, load_matching,
                                read_weights, scale_pretrained_lr)
+from mlimages.loader import DEFAULT_RESIZE, BatchLoader, converter
 from mlimages.models import build_classifier, get_arch
 from mlimages.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
                               StopWhen, add_monitoring)
@@ -214,10 +215,9 @@ def make_iterators(opts, crop):
     """The one place iterators are made: BatchLoaders for training and validation.
 
     Returns:
-        (train iterator, validation iterator or None); both yield (x, t) with x float32
-        (B, 3, crop, crop) and t int32 (B,).
+        (train iterator, validation iterator or None); both yield batches (x, t) with x
+        float32 (B, 3, crop, crop) and t int32 (B,); give them :func:`mlimages.loader.converter`.
     """
-    from mlimages.loader import BatchLoader
     train_iter = BatchLoader(opts.train, opts.root, opts.mean, crop, opts.batchsize,
                              train=True, seed=opts.seed, repeat=True)
     val_iter = None
@@ -225,13 +225,6 @@ def make_iterators(opts, crop):
         val_iter = BatchLoader(opts.val, opts.root, opts.mean, crop, opts.val_batchsize,
                                train=False, repeat=False)
     return train_iter, val_iter
-
-
-@chainer.dataset.converter()
-def to_device(batch, device):
-    """Converter for the loader's (x, t) batches: send both arrays to ``device``."""
-    x, t = batch
-    return device.send(x), device.send(t)
 
 
 # ------------------------------------------------------------------ model
@@ -318,8 +311,8 @@ def _write_run_files(opts, names, mean, crop, n_classes):
     numpy.save(buffer, mean)
     atomic_write_bytes(out / "mean.npy", buffer.getvalue())
     record = {"options": _absolute(opts).to_json(), "crop": crop,
-              "image_size": list(mean.shape[1:]), "n_classes": n_classes,
-              "mlimages": __version__}
+              "image_size": list(mean.shape[1:]), "resize": DEFAULT_RESIZE,
+              "n_classes": n_classes, "mlimages": __version__}
     atomic_write_text(out / "args.json", json.dumps(record, indent=2) + "\n")
 
 
@@ -371,7 +364,7 @@ def train(opts, resume=None, stop=None, progress=True):
     optimizer = make_optimizer(opts, model, report, frozen)
     train_iter, val_iter = make_iterators(opts, crop)
     updater = training.updaters.StandardUpdater(
-        train_iter, optimizer, converter=to_device, device=device)
+        train_iter, optimizer, converter=converter, device=device)
     trainer = training.Trainer(updater, StopWhen(opts.epoch, stop), out=opts.out)
     _write_run_files(opts, names, mean, crop, len(names))
     snapshots = _extend(trainer, opts, model, val_iter, device, progress)
@@ -400,7 +393,7 @@ def _extend(trainer, opts, model, val_iter, device, progress):
     """Register every extension; returns the two snapshot extensions."""
     every = (opts.log_interval, "iteration"), (1, "epoch")
     if val_iter is not None:
-        trainer.extend(extensions.Evaluator(val_iter, model, converter=to_device,
+        trainer.extend(extensions.Evaluator(val_iter, model, converter=converter,
                                             device=device), trigger=(1, "epoch"))
     trainer.extend(extensions.ExponentialShift("lr", opts.lr_decay),
                    trigger=(opts.lr_decay_every, "epoch"))

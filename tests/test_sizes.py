@@ -44,6 +44,12 @@ def test_a_crop_that_does_not_fit_says_where_and_what_fits(alex):
     assert "floors it to 54" in message and "195 and 227" in message
 
 
+def test_the_smallest_input_alexnet_fits(alex):
+    report = inspect_size("alex", 67, traced=alex)
+    assert report.fits and report.flat == 256
+    assert inspect_size("alex", 64, traced=alex).nearest == (None, 67)
+
+
 def test_nearest_sizes_around_a_misfit():
     layers, _ = trace("small")
     assert nearest_fits(layers, 60) == (56, 64)

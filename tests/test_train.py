@@ -17,9 +17,9 @@ from mlimages._chainer import cupy_or_none
 from mlimages.sizes import SizeError
 from mlimages.train import (GpuError, TrainError, TrainingDiverged, check_gpu, latest_snapshot,
                             load_options, train)
-from trainutil import cli_args, dataset, options, small_dataset, trained  # noqa: F401 (fixtures)
 
 HAS_CUPY = importlib.util.find_spec("cupy") is not None
+from trainutil import cli_args, dataset, options, small_dataset, trained  # noqa: F401 (fixtures)
 
 
 def npz(path):
@@ -120,7 +120,7 @@ def _wait_for_snapshot(proc, out, timeout=120):
 
 def test_kill_9_then_resume_finishes_the_run(small_dataset, tmp_path):
     out = tmp_path / "out"
-    args = cli_args(small_dataset, out, "--crop", "32", "--epoch", "5",
+    args = cli_args(small_dataset, out, "--crop", "32", "--epoch", "4",
                     "--snapshot-interval", "2")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     _wait_for_snapshot(proc, out)
@@ -133,7 +133,7 @@ def test_kill_9_then_resume_finishes_the_run(small_dataset, tmp_path):
     assert done.returncode == 0, done.stderr
     assert "resumed from" in done.stderr
     log = json.loads((out / "log").read_text())
-    assert log[-1]["iteration"] == 15 and log[-1]["epoch"] == 5   # 3 iterations x 5 epochs
+    assert log[-1]["iteration"] == 12 and log[-1]["epoch"] == 4   # 3 iterations x 4 epochs
     assert not list(out.glob("tmp*"))                # partial snapshot writes cleaned
     assert (out / "model.npz").is_file()
 

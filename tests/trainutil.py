@@ -8,13 +8,12 @@ import dataclasses
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
-from mlimages import listfile, synth
-from mlimages.image import LabeledImage
+from mlimages import synth
 from mlimages.label import LabelOptions, label_tree
+from mlimages.mean import MeanOptions, mean_image
 from mlimages.train import TrainOptions, train
 
 TINTS = ((230, 40, 40), (40, 200, 40), (40, 40, 230))
@@ -33,11 +32,8 @@ def make_dataset(root, kinds=("stripes", "rings", "checks"), per_class=8, size=7
             tint = Image.new("RGB", image.size, TINTS[c % len(TINTS)])
             Image.blend(image, tint, 0.5).save(folder / f"{kind}_{i}.jpg", quality=90)
     label_tree(root / "images", root / "lists", LabelOptions(val=0.25, seed=seed))
-    mean = np.zeros((3, size, size))
-    entries = listfile.read_list(root / "lists" / "train.txt")
-    for entry in entries:
-        mean += LabeledImage(root / "images" / entry.path).load(size=size).to_array()
-    np.save(root / "mean.npy", (mean / len(entries)).astype(np.float32))
+    mean_image(root / "lists" / "train.txt", root / "images", root / "mean.png",
+               MeanOptions(size=size, workers=1), progress=False)
     return {"train": str(root / "lists" / "train.txt"), "val": str(root / "lists" / "val.txt"),
             "root": str(root / "images"), "mean": str(root / "mean.npy")}
 
@@ -54,23 +50,37 @@ def cli_args(data, out, *extra):
     return [sys.executable, "-m", "mlimages", "train", data["train"], "--val", data["val"],
             "--root", data["root"], "--mean", data["mean"], "--arch", "small",
             "--out", str(out), "--batchsize", "6", "--val-batchsize", "6", "--seed", "0",
-            "--quiet", *extra]
+            "--log-interval", "1", "--quiet", *extra]
+
+
+# Fixtures imported by several test modules are separate fixtures to pytest; this cache makes
+# each of them run once per session all the same.
+_made = {}
+
+
+def _once(key, make):
+    if key not in _made:
+        _made[key] = make()
+    return _made[key]
 
 
 @pytest.fixture(scope="session")
 def dataset(tmp_path_factory):
     """3 classes x 8 images at 72 px (18 train, 6 val)."""
-    return make_dataset(tmp_path_factory.mktemp("data"))
+    return _once("dataset", lambda: make_dataset(tmp_path_factory.mktemp("data")))
 
 
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory):
     """The same task at 36 px, for crop 32: four times less work per image."""
-    return make_dataset(tmp_path_factory.mktemp("data36"), size=36)
+    return _once("small_dataset",
+                 lambda: make_dataset(tmp_path_factory.mktemp("data36"), size=36))
 
 
 @pytest.fixture(scope="session")
 def trained(dataset, tmp_path_factory):
     """One finished 2-epoch run of `small` at its own crop (64): (TrainResult, data)."""
-    out = tmp_path_factory.mktemp("run") / "result"
-    return train(options(dataset, out), progress=False), dataset
+    def run():
+        out = tmp_path_factory.mktemp("run") / "result"
+        return train(options(dataset, out), progress=False), dataset
+    return _once("trained", run)

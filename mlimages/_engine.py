@@ -1,0 +1,221 @@
+"""The batch loader's background half: an asyncio event loop that assembles batches.
+
+:class:`Engine` runs an event loop in its own thread. For each batch the consumer has
+planned (:class:`Plan`: which images, where to crop, whether to flip), a coroutine splits
+the batch into one job per worker thread (:mod:`mlimages._workers`); each job reads its
+images (from the cache or decoded by :func:`mlimages.image.open_image`) and writes them,
+preprocessed, straight into the batch array. Unreadable or stalled images come back as
+values, are recorded once, and their slots are refilled with replacements drawn from the
+seed, so a batch is always full and the same for the same seed. The coroutine's result is a
+:class:`Batch`; the consumer waits for it through a ``concurrent.futures.Future``.
+"""
+
+import asyncio
+import functools
+import logging
+import os
+import threading
+from typing import NamedTuple
+
+import numpy
+
+from mlimages._workers import Stalled, WorkerPool
+from mlimages.image import ImageError, open_image
+
+log = logging.getLogger("mlimages.loader")
+_SCALE = numpy.float32(1.0 / 255.0)
+
+
+class LoaderError(ValueError):
+    """The loader cannot be built as asked, or too many images in a row cannot be read."""
+
+
+class Failure(NamedTuple):
+    """An image the loader skipped: its path (root joined) and why ("slug: detail")."""
+
+    path: str
+    reason: str
+
+
+class Batch(NamedTuple):
+    """One mini-batch: ``x`` float32 (B, C, crop, crop), ``t`` int32 (B,)."""
+
+    x: numpy.ndarray
+    t: numpy.ndarray
+
+
+def _replacement(seed, plan, slot, attempt, count):
+    # The seed's third stream (tag 2); loader.py draws orders (tag 0) and crops (tag 1).
+    return int(numpy.random.default_rng([seed, 2, plan.epoch, plan.position, slot, attempt])
+               .integers(count))
+
+
+def place(out, chw, mean, top, left, flip, crop):
+    """Write one preprocessed example into ``out`` (float32 (C, crop, crop)).
+
+    ``out = (flip(chw)[:, top:top+crop, left:left+crop] - mean[:, same]) / 255`` where
+    ``chw`` is uint8 (C, S, S) and ``mean`` float32 (C, S, S) or (C, 1, 1).
+    """
+    width = chw.shape[2]
+    if flip:
+        # Columns left..left+crop of the flipped image are these columns, read backwards.
+        view = chw[:, top:top + crop, width - left - crop:width - left][:, :, ::-1]
+    else:
+        view = chw[:, top:top + crop, left:left + crop]
+    if mean.shape[1] > 1:
+        mean = mean[:, top:top + crop, left:left + crop]
+    numpy.subtract(view, mean, out=out)
+    out *= _SCALE
+
+
+class Plan(NamedTuple):
+    """A batch decided by the consumer thread: which images, where to crop, the next state."""
+
+    epoch: int
+    position: int
+    indices: numpy.ndarray
+    crops: tuple  # loader.CropParams: tops, lefts, flips
+    next_epoch: int
+    next_position: int
+
+
+class Reader:
+    """Image ``index`` of the list as uint8 (C, S, S), from the cache or decoded."""
+
+    def __init__(self, root, entries, spec, channels, cache):
+        self.root, self.entries, self.spec, self.cache = root, entries, spec, cache
+        self.shape = (spec.size[1], spec.size[0], channels)
+
+    def read(self, index):
+        if self.cache is not None:
+            stored = self.cache.get(index)
+            if stored is not None:
+                return stored
+        im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
+        chw = numpy.asarray(im).reshape(self.shape).transpose(2, 0, 1)  # HWC -> CHW view
+        if self.cache is not None:
+            self.cache.put(index, chw)
+        return chw
+
+
+class Record:
+    """Images found unreadable: index → reason, and the :class:`Failure` list."""
+
+    def __init__(self):
+        self.bad, self.failures = {}, []
+
+
+class Engine:
+    """The background half: an event loop thread, the worker pool, the reader.
+
+    It holds no reference to the :class:`BatchLoader`, so a loader nobody uses is
+    garbage-collected (and finalized) even while the engine runs.
+    """
+
+    def __init__(self, reader, labels, mean, crop, opts, workers, seed, record):
+        self.reader, self.labels, self.mean, self.crop = reader, labels, mean, crop
+        self.opts, self.workers, self.seed, self.record = opts, workers, seed, record
+        self.pool = WorkerPool(workers)
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self._run, name="mlimages-loader-loop",
+                                       daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+        self.loop.call_soon(self._watchdog)
+        self.loop.run_forever()
+        tasks = asyncio.all_tasks(self.loop)
+        for task in tasks:
+            task.cancel()
+        self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        self.loop.close()
+
+    def _watchdog(self):
+        self.pool.check_deadlines(self.opts.item_timeout)
+        self.loop.call_later(min(1.0, self.opts.item_timeout / 4), self._watchdog)
+
+    def submit(self, plan):
+        """Start loading ``plan``; returns a concurrent.futures.Future of its :class:`Batch`."""
+        return asyncio.run_coroutine_threadsafe(self._load(plan), self.loop)
+
+    async def _load(self, plan):
+        count = len(plan.indices)
+        x = numpy.empty((count, len(self.mean)) + (self.crop,) * 2, numpy.float32)
+        t = numpy.empty(count, numpy.int32)
+        attempts = [0] * count
+        todo = [self._usable(plan, slot, int(i), attempts) for slot, i in enumerate(plan.indices)]
+        while todo:
+            parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
+            jobs = [asyncio.wrap_future(self.pool.submit(functools.partial(
+                self._fill, x, t, plan, part))) for part in parts]
+            results = await asyncio.gather(*jobs, return_exceptions=True)
+            todo = []
+            for part, result in zip(parts, results):
+                if isinstance(result, Stalled):
+                    slot, index = part[result.item]
+                    self._fail(index, "stalled", f"no result after {result.seconds:.0f} s")
+                    todo.append(self._usable(plan, slot, index, attempts))
+                    todo.extend(part[result.item + 1:])  # never reached by the stalled job
+                elif isinstance(result, BaseException):
+                    raise result
+                else:
+                    for slot, index, reason in result:
+                        self._fail(index, *reason)
+                        todo.append(self._usable(plan, slot, index, attempts))
+        return Batch(x, t)
+
+    def _fill(self, x, t, plan, part, job):
+        """Worker thread: read and place each (slot, index) of ``part``; returns failures."""
+        failed = []
+        for k, (slot, index) in enumerate(part):
+            job.progress(k)
+            try:
+                chw = self.reader.read(index)
+            except ImageError as ex:
+                failed.append((slot, index, (ex.reason, ex.detail)))
+                continue
+            with job.lock:
+                if job.abandoned:  # given up as stalled: x may belong to a later batch now
+                    break
+                place(x[slot], chw, self.mean, plan.crops.tops[slot], plan.crops.lefts[slot],
+                      plan.crops.flips[slot], self.crop)
+                t[slot] = self.labels[index]
+        return failed
+
+    def _fail(self, index, reason, detail=""):
+        bad = self.record.bad
+        if index in bad:
+            return
+        bad[index] = reason
+        path = os.path.join(self.reader.root, self.reader.entries[index].path)
+        self.record.failures.append(Failure(path, f"{reason}: {detail}" if detail else reason))
+        log.warning("skipping %s: %s%s; replaced by another image (%d skipped so far)",
+                    path, reason, f" ({detail})" if detail else "", len(bad))
+
+    def _usable(self, plan, slot, index, attempts):
+        """(slot, index), or (slot, a replacement) while ``index`` is known to be unreadable."""
+        count = len(self.labels)
+        while index in self.record.bad:
+            if len(self.record.bad) >= count:
+                raise LoaderError(f"none of the {count} images of the list can be read "
+                                  f"(e.g. {self.record.failures[0].path}: "
+                                  f"{self.record.failures[0].reason}); check the root folder")
+            attempts[slot] += 1
+            if attempts[slot] > self.opts.max_replacements:
+                raise LoaderError(
+                    f"{self.opts.max_replacements} replacement images in a row were unreadable "
+                    f"({len(self.record.bad)} of {count} so far, last: "
+                    f"{self.record.failures[-1].path}: {self.record.failures[-1].reason}); "
+                    "check the list and the root folder")
+            index = _replacement(self.seed, plan, slot, attempts[slot], count)
+        return slot, index
+
+    def close(self):
+        """Stop the loop (cancelling every batch in flight) and the workers; idempotent."""
+        if self.loop.is_closed() or not self.thread.is_alive():
+            self.pool.shutdown()
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.pool.shutdown()

@@ -1,0 +1,367 @@
+"""Asyncio batch loader: a list file and a mean → ``(x, t)`` mini-batches, a Chainer iterator.
+
+Each batch is what ``PreprocessedDataset`` of Chainer's ``examples/imagenet/train_imagenet.py``
+gives, stacked: every image brought to ``size`` x ``size`` by :class:`LabeledImage`'s rules
+(default: ``downscale`` to 256, as ``mlimages mean`` does), then for training a random crop and
+a random horizontal flip (the whole image is flipped, then cropped; the mean is cropped at the
+same place, unflipped), for evaluation the centre crop; the mean crop subtracted, times 1/255.
+Unlike Chainer's version every crop offset is possible, the last one included, and an image
+exactly ``crop_size`` wide works; gray, RGBA, palette or 16-bit images arrive as RGB.
+
+How it runs (the background half is :mod:`mlimages._engine`): an asyncio event loop in a
+background thread keeps ``prefetch`` batches in flight; each batch is split into one job per
+worker thread (:mod:`mlimages._workers`), which decodes (or reads from the ``cache``) and
+writes straight into the batch array. Threads, not processes: Pillow releases the GIL while
+decoding and resizing and NumPy while cropping and converting, so threads use every core.
+Measured on the 2-core benchmark machine (benchmarks/RESULTS.md, 256x256 JPEGs), Pillow
+decoding alone ran at least as fast in 2 threads as in 2 processes (medians 853-1035 against
+561-874 images/s), and threads need no copy, where processes must send every 196 KiB image,
+or every 20 MB batch, back to the trainer. A batch's random choices (order, crops, flips,
+replacements) are drawn from ``seed``, the epoch and the position, never from which thread
+finished first, so runs and resumed runs are reproducible.
+
+Failures: an unreadable image (corrupt, missing, not an image) or one that takes longer than
+``item_timeout`` (a stalled read: its thread is retired and replaced) is replaced by another
+sample drawn at random, logged once with its path and reason, and listed in
+``loader.failures``; training never stops for one bad file.
+
+With a Chainer Trainer (the loader's batches are already stacked, so pass its converter)::
+
+    from mlimages.loader import BatchLoader, converter
+    train = BatchLoader("lists/train.txt", "data/images", "mean.npy", 227, 32, train=True)
+    val = BatchLoader("lists/val.txt", "data/images", "mean.npy", 227, 32, train=False,
+                      repeat=False)
+    updater = training.StandardUpdater(train, optimizer, converter=converter, device=device)
+    trainer = training.Trainer(updater, (10, "epoch"))
+    # Evaluator calls val.reset() before each pass (so it reuses the loader, no copy) and
+    # runs until StopIteration: hence repeat=False.
+    trainer.extend(extensions.Evaluator(val, model, converter=converter, device=device))
+    trainer.extend(extensions.snapshot())      # the loader's position is saved and resumed
+    trainer.run()                               # finalize() is called on every loader at the end
+
+Outside a Trainer, use it as a context manager (``with BatchLoader(...) as loader:``) or call
+``finalize()``; a loader that is garbage-collected is finalized too.
+"""
+
+import collections
+import dataclasses
+import os
+import weakref
+from typing import NamedTuple
+
+import numpy
+
+from mlimages import listfile
+from mlimages._chainer import chainer
+from mlimages._engine import Batch, Engine, Failure, LoaderError, Plan, Reader, Record, place
+from mlimages.cache import ImageCache
+from mlimages.image import ImageSpec
+from mlimages.mean import DEFAULT_RESIZE, DEFAULT_SIZE
+
+__all__ = ["BatchLoader", "Batch", "LoaderOptions", "LoaderError", "Failure", "converter",
+           "crop_params", "epoch_order", "place", "DEFAULT_SIZE", "DEFAULT_RESIZE"]
+
+_POLL = 0.25  # seconds between checks while waiting, so that Ctrl-C is seen at once
+
+
+@dataclasses.dataclass(frozen=True)
+class LoaderOptions:
+    """Options of :class:`BatchLoader` beyond its positional arguments.
+
+    Attributes:
+        size: images become size x size before cropping; None: the mean's height, or
+            ``DEFAULT_SIZE`` when the mean has no spatial shape.
+        resize: "downscale", "crop" or "squash" (see :class:`mlimages.image.ImageSpec`).
+        grayscale: one channel; None: follow the mean's channel count.
+        shuffle: shuffle each epoch; None: shuffle when training.
+        workers: decoding threads (default: every core).
+        prefetch: batches kept in flight ahead of the consumer (K).
+        item_timeout: seconds one image may take before its worker counts as stalled.
+        max_replacements: unreadable replacements in a row before giving up on a sample.
+        cache: folder for the memory-mapped cache of resized images (see mlimages.cache).
+    """
+
+    size: "int | None" = None
+    resize: str = DEFAULT_RESIZE
+    grayscale: "bool | None" = None
+    shuffle: "bool | None" = None
+    workers: "int | None" = None
+    prefetch: int = 4
+    item_timeout: float = 60.0
+    max_replacements: int = 10
+    cache: "str | os.PathLike | None" = None
+
+
+class CropParams(NamedTuple):
+    """The random choice made for one batch: int64 (B,) offsets and bool (B,) flips."""
+
+    tops: numpy.ndarray
+    lefts: numpy.ndarray
+    flips: numpy.ndarray
+
+
+def epoch_order(seed, epoch, count, shuffle=True):
+    """The order in which epoch ``epoch`` visits ``count`` images: int64 (count,)."""
+    if not shuffle:
+        return numpy.arange(count)
+    return numpy.random.default_rng([seed, 0, epoch]).permutation(count)
+
+
+def crop_params(seed, epoch, position, count, size, crop, train=True):
+    """Crops and flips of the batch starting at ``position`` of ``epoch``.
+
+    Training: offsets uniform over 0..size-crop, both ends included, and a coin flip each;
+    evaluation: the centre crop, never flipped.
+    """
+    if not train:
+        centre = numpy.full(count, (size - crop) // 2)
+        return CropParams(centre, centre.copy(), numpy.zeros(count, bool))
+    rng = numpy.random.default_rng([seed, 1, epoch, position])
+    return CropParams(rng.integers(0, size - crop + 1, count),
+                      rng.integers(0, size - crop + 1, count), rng.random(count) < 0.5)
+
+
+def _load_mean(mean, opts):
+    """The mean as float32 (C, S, S) or (C, 1, 1), and the image size S it implies."""
+    if mean is None:
+        channels = 1 if opts.grayscale else 3
+        return numpy.zeros((channels, 1, 1), numpy.float32), opts.size or DEFAULT_SIZE
+    if isinstance(mean, (str, os.PathLike)):
+        try:
+            mean = numpy.load(mean, allow_pickle=False)
+        except (OSError, ValueError) as ex:
+            raise LoaderError(f"cannot read the mean {mean}: {ex}; give the .npy written by "
+                              "mlimages mean") from None
+    arr = numpy.asarray(mean, numpy.float32)
+    if arr.ndim == 1:
+        arr = arr[:, None, None]  # per-channel values
+    if arr.ndim != 3 or arr.shape[0] not in (1, 3):
+        raise LoaderError(f"the mean has shape {arr.shape}; expected (C, H, W) or (C,) with "
+                          "C = 3 (RGB) or 1 (grey), e.g. the mean.npy of mlimages mean")
+    if arr.shape[1:] == (1, 1):
+        return numpy.ascontiguousarray(arr), opts.size or DEFAULT_SIZE
+    if arr.shape[1] != arr.shape[2] or (opts.size and opts.size != arr.shape[1]):
+        raise LoaderError(f"the mean is {arr.shape[1]}x{arr.shape[2]} but images are resized "
+                          f"to {opts.size or arr.shape[1]}; compute the mean with "
+                          f"mlimages mean --size {opts.size or arr.shape[1]} (square)")
+    return numpy.ascontiguousarray(arr), arr.shape[1]
+
+
+def _make_options(options, overrides):
+    opts = options or LoaderOptions()
+    try:
+        return dataclasses.replace(opts, **overrides) if overrides else opts
+    except TypeError as ex:
+        fields = ", ".join(f.name for f in dataclasses.fields(LoaderOptions))
+        raise TypeError(f"{ex}; BatchLoader options are: {fields}") from None
+
+
+class BatchLoader(chainer.dataset.Iterator):
+    """Mini-batches ``Batch(x, t)`` of a list file, prefetched by worker threads.
+
+    A ``chainer.dataset.Iterator``: give it to ``StandardUpdater`` / ``Evaluator`` together
+    with :func:`converter` (the module docstring shows a whole Trainer set-up).
+
+    Args:
+        list_file: a ``path label`` list (see :mod:`mlimages.listfile`).
+        root: the folder the listed paths are relative to.
+        mean: a path to a ``.npy`` (float32 (C, S, S), as written by ``mlimages mean``), an
+            array of that shape or of shape (C,), or None for no subtraction.
+        crop_size: side of the square crop fed to the network (227 for AlexNet).
+        batch_size: images per batch; the last batch of a non-repeating epoch may be smaller.
+        train: random crops and flips, shuffled epochs; else centre crops in list order.
+        seed: makes order, crops, flips and replacements reproducible; None draws one (it is
+            saved by ``serialize``, so a resumed run continues the same sequence).
+        repeat: loop over epochs forever (training); False stops after one epoch
+            (evaluation: ``extensions.Evaluator`` calls ``reset()`` before each pass).
+        options (LoaderOptions): the rest; keyword ``overrides`` replace its fields.
+
+    Yields:
+        Batch: ``x`` float32 (B, C, crop_size, crop_size), mean subtracted, scaled by 1/255;
+        ``t`` int32 (B,). C is 3 (RGB) or 1 with a grey mean.
+
+    Attributes (Chainer's iterator protocol): ``epoch``, ``current_position``,
+    ``is_new_epoch``, ``epoch_detail``, ``previous_epoch_detail``, ``batch_size``;
+    ``failures``: a :class:`Failure` for each image skipped so far.
+    """
+
+    converter = None  # set below: the converter to give StandardUpdater and Evaluator
+
+    def __init__(self, list_file, root, mean, crop_size, batch_size, train=True, seed=None, *,
+                 repeat=True, options=None, **overrides):
+        # First, so that finalize() (Chainer's Iterator.__del__) works on a half-built loader.
+        self._pending = collections.deque()
+        self._engine = self._cache = self._closer = None
+        self.epoch, self.current_position, self.is_new_epoch = 0, 0, False
+        self.options = opts = _make_options(options, overrides)
+        self.mean, self.size = _load_mean(mean, opts)
+        self.entries = listfile.read_list(list_file)
+        self.list_file, self.root = list_file, root
+        self.crop_size, self.batch_size = int(crop_size), int(batch_size)
+        self.train, self.repeat = bool(train), bool(repeat)
+        self.shuffle = self.train if opts.shuffle is None else bool(opts.shuffle)
+        self.seed = int(numpy.random.SeedSequence().entropy % 2**63) if seed is None else int(seed)
+        self._check(opts)
+        self._previous_epoch_detail = -1.0
+        self._plan_state, self._orders, self._record = (0, 0), {}, Record()
+
+    def _check(self, opts):
+        count = len(self.entries)
+        if not count:
+            raise LoaderError(f"{self.list_file} lists no image")
+        if opts.grayscale is not None and (len(self.mean) == 1) != opts.grayscale:
+            raise LoaderError(f"grayscale={opts.grayscale} but the mean has {len(self.mean)} "
+                              "channel(s); compute the mean with the same --grayscale setting")
+        if not 1 <= self.crop_size <= self.size:
+            raise LoaderError(f"crop_size {self.crop_size} must be between 1 and the image "
+                              f"size {self.size}")
+        if self.batch_size < 1 or (self.repeat and self.batch_size > count):
+            raise LoaderError(f"batch_size {self.batch_size} must be between 1 and the "
+                              f"{count} images of {self.list_file}")
+        if opts.prefetch < 1 or opts.item_timeout <= 0 or (opts.workers or 1) < 1:
+            raise LoaderError("prefetch and workers must be >= 1 and item_timeout > 0")
+
+    # ------------------------------------------------------------ Chainer's iterator protocol
+    @property
+    def epoch_detail(self):
+        return self.epoch + self.current_position / len(self.entries)
+
+    @property
+    def previous_epoch_detail(self):
+        return None if self._previous_epoch_detail < 0 else self._previous_epoch_detail
+
+    @property
+    def failures(self):
+        """A :class:`Failure` (path, reason) for each image skipped so far."""
+        return list(self._record.failures)
+
+    def __next__(self):
+        if not self.repeat and self.epoch > 0:
+            raise StopIteration
+        self._top_up()
+        plan, future = self._pending[0]
+        batch = self._wait(future)
+        self._pending.popleft()
+        self._previous_epoch_detail = self.epoch_detail
+        self.is_new_epoch = plan.next_epoch > self.epoch
+        self.epoch, self.current_position = plan.next_epoch, plan.next_position
+        self._top_up()
+        return batch
+
+    next = __next__
+
+    def reset(self):
+        """Back to the start of epoch 0 (``Evaluator`` calls this before each pass)."""
+        self._cancel_pending()
+        self.epoch, self.current_position, self.is_new_epoch = 0, 0, False
+        self._previous_epoch_detail = -1.0
+        self._plan_state = (0, 0)
+
+    def serialize(self, serializer):
+        """Save or restore the position (trainer snapshots); the seed travels with it."""
+        self.current_position = serializer("current_position", self.current_position)
+        self.epoch = serializer("epoch", self.epoch)
+        self.is_new_epoch = serializer("is_new_epoch", self.is_new_epoch)
+        try:  # absent from snapshots of other iterators (e.g. SerialIterator's): keep ours
+            self._previous_epoch_detail = serializer("previous_epoch_detail",
+                                                     self._previous_epoch_detail)
+            self.seed = int(serializer("seed", self.seed))
+        except KeyError:
+            pass
+        if isinstance(serializer, chainer.serializer.Deserializer):
+            self._cancel_pending()  # prefetched batches belong to the old position
+            self._plan_state, self._orders = (self.epoch, self.current_position), {}
+            if self._engine is not None:
+                self._engine.seed = self.seed
+
+    def finalize(self):
+        """Stop the event loop and the worker threads, close the cache; idempotent."""
+        self._cancel_pending()
+        if self._closer is not None:
+            self._closer()
+        self._engine = self._cache = self._closer = None
+
+    # ------------------------------------------------------------------------ internals
+    def _start(self):
+        opts = self.options
+        channels = len(self.mean)
+        spec = ImageSpec(size=self.size, resize=opts.resize, grayscale=channels == 1)
+        if opts.cache is not None:
+            self._cache = ImageCache(opts.cache, self.list_file, self.entries, self.root,
+                                     self.size, opts.resize, channels)
+        reader = Reader(self.root, self.entries, spec, channels, self._cache)
+        labels = numpy.array([e.label for e in self.entries], numpy.int32)
+        workers = opts.workers or os.cpu_count() or 1
+        self._engine = Engine(reader, labels, self.mean, self.crop_size, opts, workers,
+                               self.seed, self._record)
+        self._closer = weakref.finalize(self, _shutdown, self._engine, self._cache)
+
+    def _order(self, epoch):
+        if epoch not in self._orders:
+            if len(self._orders) > 2:
+                self._orders.pop(min(self._orders))
+            self._orders[epoch] = epoch_order(self.seed, epoch, len(self.entries), self.shuffle)
+        return self._orders[epoch]
+
+    def _plan(self):
+        """The next batch after ``_plan_state`` (None past the end of a non-repeating pass)."""
+        epoch, position = self._plan_state
+        if not self.repeat and epoch > 0:
+            return None
+        count = len(self.entries)
+        indices = self._order(epoch)[position:position + self.batch_size]
+        next_epoch, next_position = epoch, position + len(indices)
+        if next_position >= count:
+            next_epoch, next_position = epoch + 1, 0
+            rest = self.batch_size - len(indices)
+            if self.repeat and rest:
+                indices = numpy.concatenate([indices, self._order(epoch + 1)[:rest]])
+                next_position = rest
+        self._plan_state = (next_epoch, next_position)
+        crops = crop_params(self.seed, epoch, position, len(indices), self.size,
+                            self.crop_size, self.train)
+        return Plan(epoch, position, indices, crops, next_epoch, next_position)
+
+    def _top_up(self):
+        if self._engine is None:
+            self._start()
+        while len(self._pending) < self.options.prefetch:
+            plan = self._plan()
+            if plan is None:
+                break
+            self._pending.append((plan, self._engine.submit(plan)))
+
+    def _wait(self, future):
+        while True:
+            try:
+                return future.result(timeout=_POLL)
+            except TimeoutError:
+                if not self._engine.thread.is_alive():
+                    raise LoaderError("the loader's event loop stopped; was finalize() "
+                                      "called from another thread?") from None
+
+    def _cancel_pending(self):
+        while self._pending:
+            self._pending.popleft()[1].cancel()
+        self._plan_state = (self.epoch, self.current_position)
+
+
+def _shutdown(engine, cache):
+    engine.close()
+    if cache is not None:
+        cache.close()
+
+
+@chainer.dataset.converter()
+def converter(batch, device=None):
+    """Chainer converter for :class:`Batch`: sends ``x`` and ``t`` to ``device`` as they are.
+
+    Give it to ``StandardUpdater(..., converter=converter)`` and ``Evaluator(...,
+    converter=converter)``; lists of examples (other iterators) go to ``concat_examples``.
+    """
+    if isinstance(batch, Batch):
+        return tuple(chainer.dataset.to_device(device, array) for array in batch)
+    return chainer.dataset.concat_examples(batch, device)
+
+
+BatchLoader.converter = staticmethod(converter)

@@ -1,0 +1,332 @@
+"""List file → mean image: ``.npy`` in Chainer's format, ``.png`` to look at, ``.json`` stats.
+
+Every image of the list is brought to the training size with the same :class:`ImageSpec` the
+loader (and so ``mlimages train``) uses by default — ``downscale`` to ``DEFAULT_SIZE`` — and
+summed.  The sums are exact integers (uint8 pixels into int64), so the mean does not depend on
+the number of workers or on the order in which chunks finish: only the final division rounds.
+
+Written files (``--out mean.png``)::
+
+    mean.npy    float32 (C, H, W), RGB (or one grey channel), values 0..255: np.save, loads
+                with np.load(..., allow_pickle=False); the --mean of Chainer's
+                examples/imagenet/train_imagenet.py and of mlimages train
+    mean.png    the mean rounded to uint8, to look at
+    mean.json   channel order, shape, per-channel mean and std, counts, settings
+    <list>_used_in_mean.txt      beside the list: the images actually summed (train on this one)
+    <list>_rejects_in_mean.txt   beside the list, only when an image was unreadable:
+                                 path<TAB>reason lines
+"""
+
+import dataclasses
+import io
+import json
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy
+from PIL import Image
+from tqdm import tqdm
+
+from mlimages import listfile
+from mlimages._fs import atomic_write_bytes, atomic_write_text
+from mlimages.image import ImageError, ImageSpec, open_image
+
+# What mlimages train feeds the network by default: the short side brought to 256, the centre
+# 256x256 kept (the 256x256 inputs of Chainer's ImageNet example), then random 227 crops.
+DEFAULT_SIZE = 256
+DEFAULT_RESIZE = "downscale"
+_OUT_SUFFIXES = (".png", ".npy", ".json")
+_UINT16_IMAGES = 257  # 257 * 255 = 65535
+
+
+class MeanError(ValueError):
+    """The mean cannot be computed as asked (empty list, nothing readable, bad options)."""
+
+
+class Reject(NamedTuple):
+    """An image left out of the mean: its path as listed and why (an ImageError slug + detail)."""
+
+    path: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class MeanOptions:
+    """Options of :func:`compute_mean`; the names are those of the CLI flags.
+
+    Attributes:
+        size: every image becomes size x size before summing (the training size).
+        resize: "downscale", "crop" or "squash" (see :class:`mlimages.image.ImageSpec`).
+        grayscale: a (1, H, W) mean of mode-L images instead of (3, H, W) RGB.
+        workers: processes (default: every core).
+        chunk: images per task sent to a worker (default: picked from the list length).
+    """
+
+    size: int = DEFAULT_SIZE
+    resize: str = DEFAULT_RESIZE
+    grayscale: bool = False
+    workers: "int | None" = None
+    chunk: "int | None" = None
+
+    def spec(self):
+        """The :class:`ImageSpec` every image is read with."""
+        return ImageSpec(size=self.size, resize=self.resize, grayscale=self.grayscale)
+
+
+@dataclasses.dataclass
+class MeanResult:
+    """What :func:`compute_mean` found.
+
+    Attributes:
+        mean: float32 (C, H, W), C = 3 (RGB) or 1, values 0..255.
+        channel_mean, channel_std: per channel, over every pixel of every image used.
+        used: the :class:`listfile.Entry` of each image summed, in list order.
+        rejects: a :class:`Reject` for each unreadable image, in list order.
+        written: files written by :func:`write_mean` (empty until then).
+    """
+
+    mean: numpy.ndarray
+    channel_mean: list
+    channel_std: list
+    used: list
+    rejects: list
+    options: MeanOptions
+    written: list = dataclasses.field(default_factory=list)
+
+
+class _ChunkSum(NamedTuple):
+    """One worker task's result: exact sums over the images it could read."""
+
+    total: "numpy.ndarray | None"   # int64 (H, W, C) sum of pixels, None if nothing was read
+    histogram: numpy.ndarray        # int64 (C, 256) pixel-value counts per channel
+    used: list                      # list-order indices of the images summed
+    rejects: list                   # (index, reason) of the others
+
+
+def _sum_chunk(root, items, spec):
+    """Decode ``items`` ((index, path) pairs) and sum them; runs in a worker process."""
+    channels = 1 if spec.grayscale else 3
+    total, histogram = None, numpy.zeros((channels, 256), numpy.int64)
+    used, rejects = [], []
+    for index, path in items:
+        try:
+            im = open_image(os.path.join(root, path), spec)
+        except ImageError as ex:
+            rejects.append((index, f"{ex.reason}: {ex.detail}" if ex.detail else ex.reason))
+            continue
+        pixels = numpy.asarray(im).reshape(im.size[1], im.size[0], channels)
+        if total is None:
+            total = numpy.zeros(pixels.shape, numpy.int64)
+            partial, pending = numpy.zeros(pixels.shape, numpy.uint16), 0
+        # uint16 holds the sum of 257 uint8 images exactly and adds 4x faster than int64.
+        numpy.add(partial, pixels, out=partial)
+        pending += 1
+        if pending == _UINT16_IMAGES:
+            total += partial
+            partial[:], pending = 0, 0
+        # Pillow's histogram is C code over the decoded image: the std for free.
+        histogram += numpy.asarray(im.histogram(), numpy.int64).reshape(channels, 256)
+        used.append(index)
+    if total is not None:
+        total += partial
+    return _ChunkSum(total, histogram, used, rejects)
+
+
+def _mp_context():
+    """fork when this process runs no other thread (fast start), else forkserver.
+
+    Forking a process that has other threads running can deadlock the child on a lock one of
+    them held; forkserver forks from a clean single-threaded server instead.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _chunks(entries, workers, chunk):
+    """Split ``entries`` into lists of (index, path) of ``chunk`` images (at most 32 by default:
+    small enough for an even load and a live progress bar, large enough to amortise the
+    transfer of each chunk's sum array)."""
+    if chunk is None:
+        chunk = max(1, min(32, len(entries) // (workers * 8)))
+    items = [(i, e.path) for i, e in enumerate(entries)]
+    return [items[k:k + chunk] for k in range(0, len(items), chunk)]
+
+
+def _check(entries, list_file, opts):
+    if not entries:
+        raise MeanError(f"{list_file} lists no image; nothing to average")
+    if not isinstance(opts.size, int) or opts.size < 1:
+        raise MeanError(f"size must be a positive integer, got {opts.size!r}")
+    if opts.resize not in ("downscale", "crop", "squash"):
+        raise MeanError(f"resize={opts.resize!r}: use downscale, crop or squash "
+                        "(the mean needs every image at one size)")
+    if opts.workers is not None and opts.workers < 1:
+        raise MeanError(f"workers must be >= 1, got {opts.workers}")
+
+
+def compute_mean(list_file, root=".", opts=None, progress=True):
+    """Average every readable image of ``list_file`` at the training size, on all cores.
+
+    Args:
+        list_file: a ``path label`` list (see :mod:`mlimages.listfile`).
+        root: the folder the listed paths are relative to.
+        opts (MeanOptions): size, resize mode, grayscale, workers.
+        progress: show a progress bar.
+
+    Returns:
+        MeanResult: ``mean`` is float32 (C, size, size), RGB order, 0..255.
+
+    Raises:
+        MeanError: empty list, bad options, or not one image could be read.
+        ListFileError: the list cannot be read.
+    """
+    opts = opts or MeanOptions()
+    entries = listfile.read_list(list_file)
+    _check(entries, list_file, opts)
+    spec = opts.spec()
+    workers = min(opts.workers or os.cpu_count() or 1, len(entries))
+    parts = []
+    with ProcessPoolExecutor(workers, mp_context=_mp_context()) as pool:
+        # Submitting starts the workers, before tqdm starts its monitor thread: a fork
+        # context must fork a single-threaded process.
+        futures = {pool.submit(_sum_chunk, str(root), items, spec): len(items)
+                   for items in _chunks(entries, workers, opts.chunk)}
+        # No tqdm object at all without progress: even a disabled one starts that thread.
+        bar = tqdm(total=len(entries), unit="img", desc="mean", leave=False) if progress else None
+        try:
+            for future in as_completed(futures):
+                parts.append(future.result())
+                if bar is not None:
+                    bar.update(futures[future])
+        finally:
+            if bar is not None:
+                bar.close()
+    return _combine(parts, entries, opts, list_file, root)
+
+
+def _combine(parts, entries, opts, list_file, root):
+    """Add the chunk sums (exact, in any order) and divide once."""
+    used = sorted(i for part in parts for i in part.used)
+    rejects = sorted(r for part in parts for r in part.rejects)
+    if not used:
+        first = rejects[0]
+        raise MeanError(f"none of the {len(entries)} images of {list_file} could be read "
+                        f"(first: {os.path.join(root, entries[first[0]].path)}: {first[1]}); "
+                        "check --root")
+    total = sum(part.total for part in parts if part.total is not None)
+    mean = (total / len(used)).transpose(2, 0, 1).astype(numpy.float32)  # HWC -> CHW
+    histogram = sum(part.histogram for part in parts)
+    values = numpy.arange(256, dtype=numpy.float64)
+    count = histogram.sum(axis=1)
+    channel_mean = histogram @ values / count
+    channel_var = histogram @ values ** 2 / count - channel_mean ** 2
+    return MeanResult(
+        mean=mean, channel_mean=channel_mean.tolist(),
+        channel_std=numpy.sqrt(numpy.maximum(channel_var, 0)).tolist(),
+        used=[entries[i] for i in used],
+        rejects=[Reject(entries[i].path, reason) for i, reason in rejects],
+        options=opts)
+
+
+def output_paths(out, list_file):
+    """The files :func:`write_mean` writes for ``--out`` and the input list.
+
+    Returns:
+        dict: keys "npy", "png", "json", "used", "rejects" → Path.
+    """
+    out, list_file = Path(out), Path(list_file)
+    stem = out.with_suffix("") if out.suffix.lower() in _OUT_SUFFIXES else out
+    base = list_file.parent / list_file.stem
+    return {"npy": stem.with_name(stem.name + ".npy"),
+            "png": stem.with_name(stem.name + ".png"),
+            "json": stem.with_name(stem.name + ".json"),
+            "used": Path(f"{base}_used_in_mean.txt"),
+            "rejects": Path(f"{base}_rejects_in_mean.txt")}
+
+
+def write_mean(result, out, list_file, root="."):
+    """Write the ``.npy``, ``.png`` and ``.json`` of ``result`` and the used/rejects lists.
+
+    Returns:
+        list of Path: the files written (also stored in ``result.written``).
+    """
+    paths = output_paths(out, list_file)
+    buffer = io.BytesIO()
+    numpy.save(buffer, result.mean, allow_pickle=False)
+    result.written = [atomic_write_bytes(paths["npy"], buffer.getvalue()),
+                      atomic_write_bytes(paths["png"], _png_bytes(result.mean)),
+                      atomic_write_text(paths["json"], _json_text(result, paths, list_file, root)),
+                      listfile.write_list(paths["used"], result.used)]
+    if result.rejects:
+        # TAB-separated, as label's rejects.txt: a path may contain spaces, a reason always does.
+        text = "".join(f"{r.path}\t{r.reason}\n" for r in result.rejects)
+        result.written.append(atomic_write_text(paths["rejects"], text))
+    elif paths["rejects"].exists():
+        paths["rejects"].unlink()  # a stale file from an earlier run would mislead
+    return result.written
+
+
+def _png_bytes(mean):
+    # Rounded, not truncated: 127.9 is shown as 128.
+    pixels = numpy.clip(numpy.rint(mean), 0, 255).astype(numpy.uint8)
+    im = Image.fromarray(pixels[0] if len(pixels) == 1 else pixels.transpose(1, 2, 0))
+    buffer = io.BytesIO()
+    im.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _json_text(result, paths, list_file, root):
+    opts = result.options
+    info = {
+        "channel_order": "L" if opts.grayscale else "RGB",
+        "layout": "CHW",
+        "shape": list(result.mean.shape),
+        "dtype": "float32",
+        "values": "0..255, not scaled, mean not subtracted",
+        "channel_mean": [round(v, 4) for v in result.channel_mean],
+        "channel_std": [round(v, 4) for v in result.channel_std],
+        "images": len(result.used),
+        "rejected": len(result.rejects),
+        "size": opts.size,
+        "resize": opts.resize,
+        "grayscale": opts.grayscale,
+        "list": str(list_file),
+        "root": str(root),
+        "npy": paths["npy"].name,
+        "png": paths["png"].name,
+        "used_list": str(paths["used"]),
+        "rejects_list": str(paths["rejects"]) if result.rejects else None,
+    }
+    return json.dumps(info, indent=2) + "\n"
+
+
+def mean_image(list_file, root=".", out="mean.png", opts=None, progress=True):
+    """Compute the mean of ``list_file`` and write every output file (the CLI's one call).
+
+    Returns:
+        MeanResult: with ``written`` filled.
+    """
+    result = compute_mean(list_file, root, opts, progress)
+    write_mean(result, out, list_file, root)
+    return result
+
+
+def report(result):
+    """The printed summary of a :class:`MeanResult`."""
+    opts = result.options
+    order = "L" if opts.grayscale else "RGB"
+    lines = [f"mean of {len(result.used)} images, {opts.resize} to {opts.size}x{opts.size}, "
+             f"shape {tuple(result.mean.shape)} {order}",
+             "channel mean: " + " ".join(f"{v:.2f}" for v in result.channel_mean),
+             "channel std:  " + " ".join(f"{v:.2f}" for v in result.channel_std),
+             f"rejected: {len(result.rejects)}"]
+    lines.extend(f"  {r.path}: {r.reason}" for r in result.rejects[:5])
+    if len(result.rejects) > 5:
+        lines.append(f"  ... {len(result.rejects) - 5} more in the rejects file")
+    return "\n".join(lines)

@@ -16,7 +16,7 @@ import numpy
 
 from mlimages import listfile
 from mlimages._chainer import chainer, F
-from mlimages.image import ImageError, ImageSpec, open_image
+from mlimages.image import REASONS, ImageError, ImageSpec, open_image
 from mlimages.loader import DEFAULT_RESIZE, crop_params, place
 from mlimages.models import build_classifier
 
@@ -107,7 +107,8 @@ def predict(result_dir, images, top=5, batch_size=32):
             x = preprocess(path, predictor.mean, predictor.crop, predictor.resize)
             batch.append((i, x))
         except ImageError as e:
-            results[i] = Prediction(str(path), [], f"{e.reason}: {e}")
+            detail = f" ({e.detail})" if e.detail else ""
+            results[i] = Prediction(str(path), [], f"{e.reason}{detail}: {REASONS[e.reason]}")
         if len(batch) == batch_size or (batch and i == len(images) - 1):
             _classify(predictor, batch, images, k, results)
             batch = []
@@ -129,7 +130,7 @@ def format_predictions(predictions):
     lines = []
     for pred in predictions:
         if pred.error:
-            lines.append(f"{pred.path}: cannot read ({pred.error})")
+            lines.append(f"{pred.path}: cannot read: {pred.error}")
             continue
         lines.append(f"{pred.path}")
         lines += [f"  {g.prob:7.2%}  {g.name} ({g.label})" for g in pred.top]

@@ -9,7 +9,7 @@ import pytest
 from mlimages import cli, listfile
 from mlimages.loader import BatchLoader
 from mlimages.predict import PredictError, predict, preprocess
-from trainutil import dataset, trained  # noqa: F401 (fixtures)
+from trainutil import dataset, make_dataset, trained  # noqa: F401 (fixtures)
 
 
 def val_images(data):
@@ -57,6 +57,7 @@ def test_unreadable_images_are_reported_not_fatal(trained, tmp_path):
     predictions = predict(result.out, [images[0], str(broken), str(tmp_path / "gone.jpg")])
     assert predictions[0].error is None and predictions[0].top
     assert predictions[1].top == [] and predictions[1].error.startswith("not_image")
+    assert "drop it" in predictions[1].error
     assert predictions[2].error.startswith("missing")
 
 
@@ -79,3 +80,25 @@ def test_cli_predict_text_and_json(trained, capsys, tmp_path):
     parsed = json.loads(capsys.readouterr().out)
     assert parsed[0]["error"] is None and len(parsed[0]["top"]) == 3   # 5 clamped to 3
     assert parsed[1]["error"].startswith("missing") and parsed[1]["top"] == []
+
+
+def test_cli_pipeline_label_mean_train_predict(tmp_path, capsys):
+    """The commands in pipeline order on a generated tree, as a user runs them."""
+    make_dataset(tmp_path / "data", per_class=6, size=36)   # its images; lists made below
+    images, lists = tmp_path / "data" / "images", tmp_path / "lists"
+    assert cli.main(["label", str(images), "--out", str(lists), "--val", "0.34"]) == 0
+    assert cli.main(["mean", str(lists / "train.txt"), "--root", str(images), "--size", "36",
+                     "--out", str(tmp_path / "mean.png"), "--quiet"]) == 0
+    out = tmp_path / "result"
+    assert cli.main(["train", str(lists / "train.txt"), "--val", str(lists / "val.txt"),
+                     "--root", str(images), "--mean", str(tmp_path / "mean.npy"),
+                     "--arch", "small", "--crop", "32", "--epoch", "2", "--batchsize", "4",
+                     "--seed", "0", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    val = listfile.read_list(lists / "val.txt")
+    assert cli.main(["predict", str(out), "--json", "--top", "1",
+                     *(str(images / e.path) for e in val)]) == 0
+    predictions = json.loads(capsys.readouterr().out)
+    accuracy = sum(p["top"][0]["label"] == e.label for p, e in zip(predictions, val)) / len(val)
+    log = json.loads((out / "log").read_text())
+    assert accuracy == pytest.approx(log[-1]["validation/main/accuracy"])

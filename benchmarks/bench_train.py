@@ -24,11 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mlimages import listfile, synth
+from mlimages import synth
 from mlimages._chainer import chainer, training
-from mlimages.image import LabeledImage
 from mlimages.label import LabelOptions, label_tree
 from mlimages.loader import BatchLoader
+from mlimages.mean import MeanOptions, mean_image
 from mlimages.models import build_classifier, get_arch
 
 
@@ -37,11 +37,8 @@ def make_data(folder, images, size=256):
     folder = Path(folder)
     synth.make_tree(folder / "images", classes=4, per_class=images // 4, seed=3)
     label_tree(folder / "images", folder / "lists", LabelOptions())
-    total = np.zeros((3, size, size))
-    entries = listfile.read_list(folder / "lists" / "train.txt")
-    for entry in entries:
-        total += LabeledImage(folder / "images" / entry.path).load(size=size).to_array()
-    np.save(folder / "mean.npy", (total / len(entries)).astype(np.float32))
+    mean_image(folder / "lists" / "train.txt", folder / "images", folder / "mean.png",
+               MeanOptions(size=size), progress=False)
     return folder / "lists" / "train.txt", folder / "images", folder / "mean.npy"
 
 

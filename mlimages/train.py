@@ -41,8 +41,8 @@ import numpy
 from mlimages import __version__, listfile
 from mlimages._chainer import chainer, extensions, training
 from mlimages._fs import atomic_write_bytes, atomic_write_text
-from mlimages.finetune import (FinetuneOptions, freeze, frozen_layers, load_matching,
-                               read_weights, scale_pretrained_lr)
+from mlimages.finetune import (FinetuneOptions, caffe_mean_to_rgb, freeze, frozen_layers,
+                               load_matching, read_weights, scale_pretrained_lr)
 from mlimages.loader import DEFAULT_RESIZE, BatchLoader, converter
 from mlimages.models import build_classifier, get_arch
 from mlimages.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
@@ -201,28 +201,40 @@ def read_inputs(opts):
         if top >= len(names):
             raise TrainError(f"{path}: label {top} but {label_def} defines only "
                              f"{len(names)} classes (0..{len(names) - 1})")
+    return names, read_mean(opts.mean)
+
+
+def read_mean(path):
+    """The mean image as float32 (3, H, W), RGB, 0..255: a ``mean.npy`` of ``mlimages mean``
+    or a Caffe ``.binaryproto`` (BGR, converted to RGB)."""
     try:
-        mean = numpy.load(opts.mean, allow_pickle=False)
+        if str(path).endswith(".binaryproto"):
+            return caffe_mean_to_rgb(path)
+        mean = numpy.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
-        raise TrainError(f"cannot read the mean {opts.mean}: {e}; make it with "
+        raise TrainError(f"cannot read the mean {path}: {e}; make it with "
                          "`mlimages mean LIST --root ROOT --out mean.png`") from None
     if mean.ndim != 3 or mean.shape[0] != 3:
-        raise TrainError(f"{opts.mean}: expected a (3, H, W) mean image, got {mean.shape}")
-    return names, mean.astype(numpy.float32)
+        raise TrainError(f"{path}: expected a (3, H, W) mean image, got {mean.shape}")
+    return mean.astype(numpy.float32)
 
 
-def make_iterators(opts, crop):
+def make_iterators(opts, crop, mean):
     """The one place iterators are made: BatchLoaders for training and validation.
+
+    Args:
+        opts (TrainOptions): lists, root, batch sizes, seed.
+        crop (int): input side.  mean: float32 (3, S, S), from :func:`read_mean`.
 
     Returns:
         (train iterator, validation iterator or None); both yield batches (x, t) with x
         float32 (B, 3, crop, crop) and t int32 (B,); give them :func:`mlimages.loader.converter`.
     """
-    train_iter = BatchLoader(opts.train, opts.root, opts.mean, crop, opts.batchsize,
+    train_iter = BatchLoader(opts.train, opts.root, mean, crop, opts.batchsize,
                              train=True, seed=opts.seed, repeat=True)
     val_iter = None
     if opts.val:
-        val_iter = BatchLoader(opts.val, opts.root, opts.mean, crop, opts.val_batchsize,
+        val_iter = BatchLoader(opts.val, opts.root, mean, crop, opts.val_batchsize,
                                train=False, repeat=False)
     return train_iter, val_iter
 
@@ -362,7 +374,7 @@ def train(opts, resume=None, stop=None, progress=True):
     model, report, frozen = build_model(opts, len(names), crop, device)
     _log_finetune(opts, report, frozen)
     optimizer = make_optimizer(opts, model, report, frozen)
-    train_iter, val_iter = make_iterators(opts, crop)
+    train_iter, val_iter = make_iterators(opts, crop, mean)
     updater = training.updaters.StandardUpdater(
         train_iter, optimizer, converter=converter, device=device)
     trainer = training.Trainer(updater, StopWhen(opts.epoch, stop), out=opts.out)

@@ -175,6 +175,20 @@ def test_a_stop_request_ends_with_a_snapshot(small_dataset, tmp_path):
     assert (tmp_path / "out" / "model_iter_2.npz").is_file()
 
 
+def test_a_caffe_mean_is_read_as_rgb(small_dataset, tmp_path):
+    from mlimages.finetune import caffe_modules
+    rgb = np.load(small_dataset["mean"])
+    _, pb = caffe_modules()
+    blob = pb.BlobProto()
+    blob.shape.dim.extend((1,) + rgb.shape)
+    blob.data.extend(rgb[::-1].ravel().tolist())              # Caffe stores BGR
+    (tmp_path / "mean.binaryproto").write_bytes(blob.SerializeToString())
+    opts = options(small_dataset, tmp_path / "out", crop=32, epoch=1,
+                   mean=str(tmp_path / "mean.binaryproto"))
+    train(opts, progress=False)
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "mean.npy"), rgb)
+
+
 # ------------------------------------------------------------------ failures
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")

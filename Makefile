@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench bench-data bench-mean bench-loader clean
+.PHONY: setup test demo bench bench-data bench-mean bench-loader bench-train clean
 
 setup: $(STAMP)
 
@@ -40,7 +40,11 @@ bench-mean: $(STAMP) bench-data
 bench-loader: $(STAMP) bench-data
 	$(PY) benchmarks/bench_loader.py --data $(BENCH_DATA) --repeat 3
 
-bench: bench-mean bench-loader
+# AlexNet training steps: the loader pipeline against the same batches in memory.
+bench-train: $(STAMP)
+	$(PY) benchmarks/bench_train.py
+
+bench: bench-mean bench-loader bench-train
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -116,6 +116,186 @@ def _run_mean(args):
     return 0
 
 
+# --------------------------------------------------------------------- train
+# The registered architectures (mlimages.models.ARCHS; a test keeps the two in step). Listed
+# here so that building the parser does not import Chainer for every command.
+ARCH_NAMES = ("alex", "alexbn", "small")
+
+
+class _Given(argparse.Action):
+    """Store the value and remember that it was given: with --resume, the options not given
+    on the command line come from the run's args.json instead of the defaults."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = getattr(namespace, "given", set()) | {self.dest}
+
+
+def _add_train(sub):
+    p = sub.add_parser(
+        "train", formatter_class=_Formatter,
+        help="train a CNN (Chainer Trainer) on list files; snapshots, logs, plots, resume",
+        description="Trains ARCH on TRAIN (a 'path label' list) with the mean image subtracted,\n"
+                    "random crops and flips; evaluates on --val every epoch. Writes the log\n"
+                    "(JSON and CSV), loss/accuracy plots, snapshots every epoch and every\n"
+                    "--snapshot-interval iterations (last --keep kept), and model.npz,\n"
+                    "label_def.txt, mean.npy and args.json for `mlimages predict`.\n"
+                    "Ctrl-C stops after the current iteration with a snapshot.\n"
+                    "`--resume OUT` continues a run; options not given again come from\n"
+                    "OUT/args.json (give e.g. a larger --epoch to train longer).")
+    g = {"action": _Given}
+    p.add_argument("train", nargs="?", help="training list file (path label)")
+    p.add_argument("--val", **g, help="validation list file")
+    p.add_argument("--root", default=".", **g, help="folder the list paths are relative to")
+    p.add_argument("--mean", default="mean.npy", **g, help="mean image from `mlimages mean`")
+    p.add_argument("--label-def", **g, help="class names (default: label_def.txt beside TRAIN)")
+    p.add_argument("--out", default="result", **g, help="output folder")
+    p.add_argument("--arch", default="alex", choices=ARCH_NAMES, **g, help="network")
+    p.add_argument("--epoch", type=int, default=10, **g, help="epochs to train")
+    p.add_argument("--batchsize", type=int, default=32, **g, help="training mini-batch size")
+    p.add_argument("--val-batchsize", type=int, default=32, **g, help="validation batch size")
+    p.add_argument("--crop", type=int, **g, help="input side (default: the network's own, "
+                   "alex 227, small 64); checked first, see `mlimages inspect`")
+    p.add_argument("--lr", type=float, default=0.01, **g, help="MomentumSGD learning rate")
+    p.add_argument("--momentum", type=float, default=0.9, **g, help="momentum")
+    p.add_argument("--weight-decay", type=float, default=0.0005, **g, help="L2 weight decay")
+    p.add_argument("--lr-decay", type=float, default=0.97, **g,
+                   help="learning-rate factor applied every --lr-decay-every epochs")
+    p.add_argument("--lr-decay-every", type=int, default=1, **g, help="epochs per lr step")
+    p.add_argument("--log-interval", type=int, default=100, **g,
+                   help="iterations between log lines (there is also one per epoch)")
+    p.add_argument("--snapshot-interval", type=int, default=1000, **g,
+                   help="iterations between snapshots (there is also one per epoch)")
+    p.add_argument("--keep", type=int, default=3, **g, help="snapshots of each kind kept")
+    p.add_argument("--gpu", type=int, default=-1, **g, help="CUDA device number; -1: CPU")
+    p.add_argument("--seed", type=int, **g, help="seed for a reproducible run")
+    p.add_argument("--resume", metavar="SNAPSHOT_OR_OUT",
+                   help="continue from a snapshot, or from the latest one in an output folder")
+    p.add_argument("--init-model", **g, help="start from these weights: the model.npz of an "
+                   "earlier run or a Caffe .caffemodel (layers whose shapes match)")
+    p.add_argument("--freeze", type=_names, default=(), **g,
+                   help="comma-separated layers that get no updates, e.g. conv1,...,conv5")
+    p.add_argument("--freeze-until", metavar="LAYER", **g,
+                   help="freeze every layer from the input up to and including LAYER")
+    p.add_argument("--pretrained-lr-scale", type=float, default=1.0, **g,
+                   help="learning-rate factor for loaded layers that are not frozen")
+    p.add_argument("--quiet", action="store_true", help="no table and no progress bar")
+
+
+def _names(text):
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
+_FINETUNE_ARGS = ("init_model", "freeze", "freeze_until", "pretrained_lr_scale")
+_NOT_OPTIONS = ("command", "verbose", "resume", "quiet", "given")
+
+
+def _train_options(args):
+    """TrainOptions from the command line, over OUT/args.json when resuming."""
+    import dataclasses
+    from pathlib import Path
+    from mlimages.finetune import FinetuneOptions
+    from mlimages.train import TrainError, TrainOptions, load_options
+    values = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
+    if args.resume:
+        given = getattr(args, "given", set()) | ({"train"} if args.train else set())
+        resume = Path(args.resume)
+        base = load_options(resume if resume.is_dir() else resume.parent)
+        tune = {k: values[k] for k in _FINETUNE_ARGS if k in given}
+        rest = {k: values[k] for k in given if k not in _FINETUNE_ARGS}
+        rest.setdefault("out", str(resume if resume.is_dir() else resume.parent))
+        return dataclasses.replace(base, finetune=dataclasses.replace(base.finetune, **tune),
+                                   **rest)
+    if not args.train:
+        raise TrainError("give the training list (mlimages train lists/train.txt ...), or "
+                         "--resume OUT to continue a run")
+    tune = FinetuneOptions(**{k: values.pop(k) for k in _FINETUNE_ARGS})
+    return TrainOptions(finetune=tune, **values)
+
+
+def _run_train(args):
+    import signal
+    import threading
+    from mlimages.train import summary, train
+    opts = _train_options(args)
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this iteration and writing a snapshot "
+              "(press Ctrl-C again to stop at once)", file=sys.stderr)
+
+    old = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet)
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    print(summary(result))
+    return 130 if result.interrupted else 0
+
+
+# ------------------------------------------------------------------- predict
+def _add_predict(sub):
+    p = sub.add_parser("predict", formatter_class=_Formatter,
+                       help="top-k classes of images, with a `mlimages train` output folder",
+                       description="Loads RESULT_DIR (model.npz, label_def.txt, mean.npy,\n"
+                                   "args.json) and classifies each IMAGE, preprocessed as in\n"
+                                   "evaluation. Unreadable images are reported, not fatal.")
+    p.add_argument("result_dir", help="the --out folder of `mlimages train`")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--top", type=int, default=5, help="classes shown per image")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _run_predict(args):
+    import json
+    from mlimages.predict import format_predictions, predict, to_json
+    predictions = predict(args.result_dir, args.images, top=args.top)
+    if args.json:
+        print(json.dumps(to_json(predictions), indent=2))
+    else:
+        print(format_predictions(predictions))
+    return 1 if any(p.error for p in predictions) else 0
+
+
+# ------------------------------------------------------------------- inspect
+def _add_inspect(sub):
+    p = sub.add_parser("inspect", formatter_class=_Formatter,
+                       help="layer-by-layer sizes of a network for an input size",
+                       description="For every convolution and pooling layer: kernel F,\n"
+                                   "stride S, pad P, input N and output (N + 2P - F)/S + 1,\n"
+                                   "flagging divisions that are not exact; the flattened\n"
+                                   "size reaching the first fully connected layer; and, for a\n"
+                                   "size that does not fit, the nearest sizes that do.")
+    p.add_argument("--arch", choices=ARCH_NAMES, default="alex", help="network")
+    p.add_argument("--insize", type=int, help="input side in pixels (default: the network's)")
+    p.add_argument("--classes", type=int, default=1000, help="outputs of the last layer")
+
+
+def _run_inspect(args):
+    from mlimages.sizes import format_report, inspect_size
+    report = inspect_size(args.arch, args.insize, n_classes=args.classes)
+    print(format_report(report))
+    return 0 if report.fits else 1
+
+
+# ---------------------------------------------------------------------- info
+def _add_info(sub):
+    sub.add_parser("info", formatter_class=_Formatter,
+                   help="versions, BLAS kernel, GPU/CUDA/cuDNN, Pillow JPEG, cores; warnings",
+                   description="What to paste into a bug report, and the first thing to run\n"
+                               "on a new machine: versions and known-slow set-ups.")
+
+
+def _run_info(args):
+    from mlimages.info import collect, format_info
+    print(format_info(collect()))
+    return 0
+
+
 # ---------------------------------------------------------------------- demo
 def _add_demo(sub):
     p = sub.add_parser("demo", formatter_class=_Formatter,
@@ -132,6 +312,10 @@ def _run_demo(args):
 COMMANDS = {
     "label": (_add_label, _run_label),
     "mean": (_add_mean, _run_mean),
+    "train": (_add_train, _run_train),
+    "predict": (_add_predict, _run_predict),
+    "inspect": (_add_inspect, _run_inspect),
+    "info": (_add_info, _run_info),
     "demo": (_add_demo, _run_demo),
 }
 
@@ -155,7 +339,15 @@ def _library_errors():
     from mlimages.label import LabelError
     from mlimages.listfile import ListFileError
     from mlimages.mean import MeanError
-    return (ImageError, LabelError, ListFileError, MeanError, FileNotFoundError)
+    from mlimages.finetune import FinetuneError
+    from mlimages.loader import LoaderError
+    from mlimages.models import ModelError
+    from mlimages.predict import PredictError
+    from mlimages.sizes import SizeError
+    from mlimages.train import GpuError, TrainError, TrainingDiverged
+    return (ImageError, LabelError, ListFileError, MeanError, FileNotFoundError, FinetuneError,
+            LoaderError, ModelError, PredictError, SizeError, GpuError, TrainError,
+            TrainingDiverged)
 
 
 def main(argv=None):

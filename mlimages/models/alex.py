@@ -1,0 +1,43 @@
+"""AlexNet as in Chainer's ``examples/imagenet/alex.py`` (single-GPU, no channel groups).
+
+Layer names follow Caffe's ``bvlc_alexnet`` / CaffeNet (conv1..conv5, fc6..fc8), so their
+weights map onto this network by name (see ``mlimages.finetune``).
+"""
+
+from mlimages._chainer import chainer, F, L
+
+
+class Alex(chainer.Chain):
+    """AlexNet for 227x227 RGB inputs; ``forward`` returns the class logits.
+
+    Args:
+        n_classes (int): outputs of fc8.
+
+    Input: float32 (B, 3, 227, 227). Output: float32 (B, n_classes) logits.
+    """
+
+    insize = 227
+
+    def __init__(self, n_classes=1000):
+        super().__init__()
+        with self.init_scope():
+            self.conv1 = L.Convolution2D(None,  96, 11, stride=4)
+            self.conv2 = L.Convolution2D(None, 256,  5, pad=2)
+            self.conv3 = L.Convolution2D(None, 384,  3, pad=1)
+            self.conv4 = L.Convolution2D(None, 384,  3, pad=1)
+            self.conv5 = L.Convolution2D(None, 256,  3, pad=1)
+            self.fc6 = L.Linear(None, 4096)
+            self.fc7 = L.Linear(None, 4096)
+            self.fc8 = L.Linear(None, n_classes)
+
+    def forward(self, x):
+        h = F.max_pooling_2d(F.local_response_normalization(
+            F.relu(self.conv1(x))), 3, stride=2)
+        h = F.max_pooling_2d(F.local_response_normalization(
+            F.relu(self.conv2(h))), 3, stride=2)
+        h = F.relu(self.conv3(h))
+        h = F.relu(self.conv4(h))
+        h = F.max_pooling_2d(F.relu(self.conv5(h)), 3, stride=2)
+        h = F.dropout(F.relu(self.fc6(h)))
+        h = F.dropout(F.relu(self.fc7(h)))
+        return self.fc8(h)

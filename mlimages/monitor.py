@@ -1,0 +1,185 @@
+"""Trainer extensions and triggers that ``mlimages.train`` wires in.
+
+* :class:`CsvLog`, :class:`Curves` and :func:`add_monitoring`: the log as CSV, the loss and
+  accuracy curves as PNG, the printed table and progress bar;
+* :class:`StopOnNonFinite`: a NaN or infinite loss ends the run before anything is saved;
+* :class:`GlobalRandomState`: NumPy's global random state travels in snapshots;
+* :class:`AnyOf`, :class:`StopWhen`: "every N iterations and every epoch", "the epoch count or
+  a stop request".
+"""
+
+import io
+import math
+from pathlib import Path
+
+import numpy
+
+from mlimages._chainer import chainer, extensions, training
+from mlimages._fs import atomic_write_bytes, atomic_write_text
+
+
+class AnyOf:
+    """Trigger firing when any of its interval triggers fires (all are called every time,
+    since interval triggers keep state between calls)."""
+
+    def __init__(self, *specs):
+        self.triggers = [training.triggers.IntervalTrigger(*spec) for spec in specs]
+
+    def __call__(self, trainer):
+        return any([t(trainer) for t in self.triggers])
+
+    def serialize(self, serializer):
+        for i, t in enumerate(self.triggers):
+            t.serialize(serializer[str(i)])
+
+
+class CsvLog(training.Extension):
+    """Rewrites ``log.csv`` from the LogReport's entries whenever one is added (the JSON
+    ``log`` is the source; resuming restores it, so the CSV stays whole)."""
+
+    trigger = (1, "iteration")
+    priority = training.PRIORITY_READER - 1
+    COLUMNS = ("epoch", "iteration", "main/loss", "main/accuracy", "validation/main/loss",
+               "validation/main/accuracy", "lr", "elapsed_time")
+
+    def __init__(self):
+        self.written = -1
+
+    def __call__(self, trainer):
+        log = trainer.get_extension("LogReport").log
+        if len(log) == self.written:
+            return
+        rows = [",".join(self.COLUMNS)]
+        rows += [",".join(_csv_value(entry.get(c)) for c in self.COLUMNS) for entry in log]
+        atomic_write_text(Path(trainer.out) / "log.csv", "\n".join(rows) + "\n")
+        self.written = len(log)
+
+
+def _csv_value(value):
+    return "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
+
+
+class Curves(extensions.PlotReport):
+    """PlotReport drawing on its own Agg canvas: no pyplot, so nothing process-wide (the
+    matplotlib backend, open figures) is touched and it works without a display.
+
+    A point is added at every firing of its trigger; the PNG is redrawn at each epoch's end
+    and when the run ends (drawing costs about 0.3 s, too much for every log line).
+    """
+
+    _out = None
+    _stale = False
+
+    def __call__(self, trainer):
+        keys, summary = self._y_keys, self._summary
+        summary.add({k: trainer.observation[k] for k in keys if k in trainer.observation})
+        self._out = trainer.out
+        if trainer.is_before_training or self._trigger(trainer):
+            stats = {k: float(v) for k, v in summary.compute_mean().items()}
+            x = {"epoch": trainer.updater.epoch, "iteration": trainer.updater.iteration}
+            for k in keys:
+                if k in stats:
+                    self._data[k].append((x[self._x_key], stats[k]))
+                    self._stale = True
+            self._init_summary()
+        if self._stale and trainer.updater.is_new_epoch:
+            self.finalize()
+
+    def finalize(self):
+        if self._stale and self._out is not None:
+            atomic_write_bytes(Path(self._out) / self._file_name, self._draw())
+            self._stale = False
+
+    def _draw(self):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        figure = Figure(figsize=(6.4, 4.0))
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot(111)
+        axes.set_xlabel(self._x_key)
+        axes.grid(True)
+        for k in self._y_keys:
+            if self._data[k]:
+                xy = numpy.array(self._data[k])
+                axes.plot(xy[:, 0], xy[:, 1], marker="x" if len(xy) < 50 else None, label=k)
+        axes.legend(loc="best")
+        buffer = io.BytesIO()
+        figure.tight_layout()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+
+
+def add_monitoring(trainer, log_trigger, plot_trigger, progress=True):
+    """Log (JSON and CSV), curves, and (with ``progress``) a printed table and progress bar."""
+    trainer.extend(extensions.observe_lr(), trigger=(1, "iteration"))
+    trainer.extend(extensions.LogReport(trigger=log_trigger))
+    trainer.extend(CsvLog())
+    for name, keys in (("loss", ("main/loss", "validation/main/loss")),
+                       ("accuracy", ("main/accuracy", "validation/main/accuracy"))):
+        trainer.extend(Curves(list(keys), x_key="iteration", trigger=plot_trigger(),
+                               filename=f"{name}.png"), name=f"plot_{name}")
+    if progress:
+        trainer.extend(extensions.PrintReport(list(CsvLog.COLUMNS)))
+        trainer.extend(extensions.ProgressBar(update_interval=10))
+
+
+class StopWhen:
+    """The stop trigger: the epoch count, or a stop request (``threading.Event``-like)."""
+
+    def __init__(self, epochs, request):
+        self.epochs, self.request = epochs, request
+
+    def __call__(self, trainer):
+        done = trainer.updater.epoch_detail >= self.epochs
+        return done or (self.request is not None and self.request.is_set())
+
+    def get_training_length(self):
+        return self.epochs, "epoch"  # for ProgressBar's ETA
+
+
+class GlobalRandomState(training.Extension):
+    """Saves NumPy's global random state in snapshots: Chainer draws initial weights and
+    dropout masks from it, so a resumed run continues the very same stream."""
+
+    trigger = (1, "epoch")
+
+    def __call__(self, trainer):
+        pass
+
+    def serialize(self, serializer):
+        kind, keys, pos, has_gauss, gauss = numpy.random.get_state()
+        keys = serializer("keys", keys)
+        pos = serializer("pos", pos)
+        has_gauss = serializer("has_gauss", has_gauss)
+        gauss = serializer("gauss", gauss)
+        if isinstance(serializer, chainer.serializer.Deserializer):
+            numpy.random.set_state((kind, numpy.asarray(keys, numpy.uint32), int(pos),
+                                    int(has_gauss), float(gauss)))
+
+
+class NonFiniteLoss(ArithmeticError):
+    """The training loss was NaN or infinite (raised inside the training loop).
+
+    Attributes: value (float), iteration (int), epoch (float, epoch_detail).
+    """
+
+    def __init__(self, value, iteration, epoch):
+        self.value, self.iteration, self.epoch = value, iteration, epoch
+        super().__init__(f"loss {value} at iteration {iteration} (epoch {epoch:.2f})")
+
+
+class StopOnNonFinite(training.Extension):
+    """Raises NonFiniteLoss when the training loss is NaN or infinite.  It runs before every
+    other extension of the iteration, so no snapshot of the broken weights is made."""
+
+    trigger = (1, "iteration")
+    priority = training.PRIORITY_WRITER + 1
+
+    def __call__(self, trainer):
+        loss = trainer.observation.get("main/loss")
+        if loss is None:
+            return
+        value = float(loss.array if hasattr(loss, "array") else loss)
+        if not math.isfinite(value):
+            updater = trainer.updater
+            raise NonFiniteLoss(value, updater.iteration, updater.epoch_detail)

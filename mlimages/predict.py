@@ -1,0 +1,143 @@
+"""``mlimages predict``: classify images with a finished (or interrupted) training run.
+
+A training output folder holds everything needed (see ``mlimages.train``): ``args.json``
+(architecture, crop, image size), ``label_def.txt``, ``mean.npy`` and ``model.npz``.  Each
+image is prepared exactly as the validation loader prepares it, with the loader's own
+functions: brought to the training image size, center cropped, mean subtracted, scaled by
+1/255.  An image that cannot be read gives a Prediction with its error; the others are still
+classified.
+"""
+
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy
+
+from mlimages import listfile
+from mlimages._chainer import chainer, F
+from mlimages.image import REASONS, ImageError, ImageSpec, open_image
+from mlimages.loader import DEFAULT_RESIZE, crop_params, place
+from mlimages.models import build_classifier
+
+
+class PredictError(ValueError):
+    """A training output folder that cannot be used for prediction."""
+
+
+class Guess(NamedTuple):
+    """One class of a top-k list: index, name, probability."""
+
+    label: int
+    name: str
+    prob: float
+
+
+class Prediction(NamedTuple):
+    """The result for one image: ``top`` (list of Guess, best first), or ``error`` (str)."""
+
+    path: str
+    top: list
+    error: "str | None" = None
+
+
+class Predictor(NamedTuple):
+    """A loaded training result: network (on the CPU), class names, mean (3, S, S) float32,
+    crop size, resize mode."""
+
+    model: object
+    names: list
+    mean: numpy.ndarray
+    crop: int
+    resize: str
+
+
+def load_result(result_dir):
+    """Load a ``mlimages train`` output folder; returns a Predictor."""
+    out = Path(result_dir)
+    needed = [out / n for n in ("args.json", "label_def.txt", "mean.npy", "model.npz")]
+    missing = [p.name for p in needed if not p.is_file()]
+    if missing:
+        raise PredictError(f"{out}: missing {', '.join(missing)}; give the --out folder of "
+                           "`mlimages train` (model.npz is written when a run ends or stops)")
+    record = json.loads(needed[0].read_text(encoding="utf-8"))
+    names = listfile.read_label_def(needed[1])
+    mean = numpy.load(needed[2], allow_pickle=False).astype(numpy.float32)
+    classifier = build_classifier(record["options"]["arch"], len(names))
+    try:
+        chainer.serializers.load_npz(str(needed[3]), classifier.predictor)
+    except (KeyError, ValueError) as e:
+        raise PredictError(f"{needed[3]} does not match the {record['options']['arch']} "
+                           f"network with {len(names)} classes: {e}") from None
+    return Predictor(classifier.predictor, names, mean, int(record["crop"]),
+                     record.get("resize", DEFAULT_RESIZE))
+
+
+def preprocess(image, mean, crop, resize=DEFAULT_RESIZE):
+    """One image as the evaluation loader makes it (the loader's own functions).
+
+    Args:
+        image: a path (or anything :func:`mlimages.image.open_image` reads).
+        mean: float32 (3, S, S), the training mean; S is the image size used in training.
+        crop (int): side of the center crop.
+        resize: how images were brought to S x S in training.
+
+    Returns:
+        float32 (3, crop, crop): the center crop of (image - mean), times 1/255.
+    """
+    size = mean.shape[1]
+    chw = numpy.asarray(open_image(image, ImageSpec(size=size, resize=resize))).transpose(2, 0, 1)
+    tops, lefts, flips = crop_params(0, 0, 0, 1, size, crop, train=False)
+    out = numpy.empty((3, crop, crop), numpy.float32)
+    place(out, chw, mean, tops[0], lefts[0], flips[0], crop)
+    return out
+
+
+def predict(result_dir, images, top=5, batch_size=32):
+    """Top-``top`` classes with probabilities for each of ``images``.
+
+    Returns:
+        list of Prediction, in the order of ``images``.
+    """
+    predictor = load_result(result_dir)
+    k = max(1, min(top, len(predictor.names)))
+    results, batch = [None] * len(images), []
+    for i, path in enumerate(images):
+        try:
+            x = preprocess(path, predictor.mean, predictor.crop, predictor.resize)
+            batch.append((i, x))
+        except ImageError as e:
+            detail = f" ({e.detail})" if e.detail else ""
+            results[i] = Prediction(str(path), [], f"{e.reason}{detail}: {REASONS[e.reason]}")
+        if len(batch) == batch_size or (batch and i == len(images) - 1):
+            _classify(predictor, batch, images, k, results)
+            batch = []
+    return results
+
+
+def _classify(predictor, batch, images, k, results):
+    x = numpy.stack([x for _, x in batch])
+    with chainer.using_config("train", False), chainer.no_backprop_mode():
+        probs = F.softmax(predictor.model(x)).array
+    for (i, _), p in zip(batch, probs):
+        best = numpy.argsort(-p, kind="stable")[:k]
+        results[i] = Prediction(str(images[i]), [
+            Guess(int(j), predictor.names[j], float(p[j])) for j in best])
+
+
+def format_predictions(predictions):
+    """Human-readable lines: the image, then its top classes with probabilities."""
+    lines = []
+    for pred in predictions:
+        if pred.error:
+            lines.append(f"{pred.path}: cannot read: {pred.error}")
+            continue
+        lines.append(f"{pred.path}")
+        lines += [f"  {g.prob:7.2%}  {g.name} ({g.label})" for g in pred.top]
+    return "\n".join(lines)
+
+
+def to_json(predictions):
+    """The predictions as JSON-ready dicts."""
+    return [{"path": p.path, "error": p.error,
+             "top": [g._asdict() for g in p.top]} for p in predictions]

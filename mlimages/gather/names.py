@@ -80,10 +80,17 @@ def extension(fmt):
 
 
 def inside(root, relpath):
-    """True if ``root/relpath`` stays inside ``root`` (a last check before any write)."""
-    root = os.path.realpath(root)
-    target = os.path.realpath(os.path.join(root, relpath))
-    return not posixpath.isabs(relpath) and os.path.commonpath([root, target]) == root
+    """True if ``root/relpath`` stays inside ``root``, judged from the text alone.
+
+    No file system calls: the names come from :func:`safe_component`, and a URL cannot make
+    symlinks, so a lexical check is the last guard a URL could need (and it is cheap enough to
+    run on the event loop for every file).
+    """
+    if posixpath.isabs(relpath) or os.path.isabs(relpath):
+        return False
+    root = os.path.normpath(os.fspath(root))
+    target = os.path.normpath(os.path.join(root, relpath))
+    return target != root and os.path.commonpath([root, target]) == root
 
 
 class NameRegistry:

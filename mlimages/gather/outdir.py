@@ -19,10 +19,10 @@ each; a line cut short by a crash is dropped when the next run opens the manifes
 import dataclasses
 import fcntl
 import hashlib
+import itertools
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -73,6 +73,8 @@ class OutDir:
         self.summary = self.root / SUMMARY
         self.tmp = self.root / TMP
         self._lock_fd = self._manifest_fd = None
+        self._made = set()                # folders known to exist
+        self._serial = itertools.count()  # temp file names
 
     def __enter__(self):
         try:
@@ -129,20 +131,23 @@ class OutDir:
 
     def append(self, record):
         """Append one :class:`~mlimages.gather.records.Record` as a JSON line (one write)."""
-        line = json.dumps(dataclasses.asdict(record), ensure_ascii=False) + "\n"
+        line = json.dumps(record.as_dict(), ensure_ascii=False) + "\n"
         os.write(self._manifest_fd, line.encode("utf-8", "surrogateescape"))
 
     def write_file(self, relpath, data):
         """Write ``data`` to ``OUT/relpath`` atomically (thread-safe; no fsync, see README)."""
         dest = self.root / relpath
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="img-")
+        if dest.parent not in self._made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(dest.parent)
+        tmp = self.tmp / f"{next(self._serial)}.part"  # next() on a count is atomic
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             os.replace(tmp, dest)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         return dest
 

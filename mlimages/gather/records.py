@@ -78,6 +78,12 @@ class Record:
     sha1: "str | None" = None
     elapsed: float = 0.0
 
+    def as_dict(self):
+        """The manifest line's fields, in order (faster than dataclasses.asdict)."""
+        return {"url": self.url, "id": self.id, "label": self.label, "status": self.status,
+                "reason": self.reason, "bytes": self.bytes, "path": self.path,
+                "sha1": self.sha1, "elapsed": self.elapsed}
+
     @classmethod
     def failed(cls, item, status, reason="", **fields):
         """A record for a URL that was not kept."""

@@ -3,10 +3,11 @@
 One asyncio event loop does the HTTP (``parallel`` requests in flight, ``per_host`` per host,
 connections kept alive).  Decoding is CPU work, so it runs in a thread pool, never on the loop:
 Pillow releases the GIL while it decodes, so threads use every core without pickling bodies to
-processes, and the loop keeps feeding sockets meanwhile.  The list is read in another thread, in
-batches, so a 14-million-line file never stalls the downloads.  Every decision about a URL
-(resume, limits, dedupe, file names, manifest lines) is taken on the loop thread, so none of it
-needs a lock.
+processes, and the loop keeps feeding sockets meanwhile.  Each body makes one trip to the pool
+(validate, name, write), because every hand-off between threads costs CPU that two busy cores
+do not have.  The list is read in another thread, in batches, so a 14-million-line file never
+stalls the downloads.  Resume, limits and manifest lines are handled on the loop thread; file
+names and dedupe hashes are claimed in the pool under one lock.
 """
 
 import asyncio
@@ -14,6 +15,7 @@ import concurrent.futures
 import itertools
 import logging
 import os
+import threading
 import time
 from collections import Counter
 
@@ -51,6 +53,8 @@ class Run:
         for path, url in past.kept_paths:
             self.names.add(path, url)
         self.kept_sha1 = dict(past.kept_sha1)
+        self.proxies = fetching.Proxies(opts.proxy)
+        self.lock = threading.Lock()  # names and dedupe hashes, shared by the pool threads
         self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
         self.pool = self.gate = None
 
@@ -63,8 +67,7 @@ class Run:
         headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
         with concurrent.futures.ThreadPoolExecutor(workers, "gather-decode") as self.pool, \
                 concurrent.futures.ThreadPoolExecutor(1, "gather-read") as reader:
-            async with aiohttp.ClientSession(connector=connector, headers=headers,
-                                             trust_env=True) as session:
+            async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
                 queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
                 tasks = [asyncio.create_task(self._worker(queue, session))
                          for _ in range(self.opts.parallel)]
@@ -145,39 +148,48 @@ class Run:
 
     async def _settle(self, item, session):
         start = time.monotonic()
-
-        def failed(status, reason, **fields):
-            return Record.failed(item, status, reason,
-                                 elapsed=round(time.monotonic() - start, 3), **fields)
-
         problem = fetching.check_url(item.url)
         if problem:
-            return failed("bad_url", problem)
-        got = await fetching.fetch(session, item.url, self.opts, self.placeholders)
-        if got.status != "ok":
-            return failed(got.status, got.reason)
-        loop = asyncio.get_running_loop()
-        verdict = await loop.run_in_executor(self.pool, check_body, got.body, item.url,
-                                             self.opts.min_size, self.placeholders)
-        size = len(got.body)
+            record = Record.failed(item, "bad_url", problem)
+        else:
+            got = await fetching.fetch(session, item.url, self.opts, self.placeholders,
+                                       self.proxies(item.url))
+            if got.status != "ok":
+                record = Record.failed(item, got.status, got.reason)
+            else:
+                loop = asyncio.get_running_loop()
+                record = await loop.run_in_executor(self.pool, self._keep, item, got.body)
+        record.elapsed = round(time.monotonic() - start, 3)
+        return record
+
+    def _keep(self, item, body):
+        """Validate, name and store one body (in a pool thread: one hop per URL)."""
+        verdict = check_body(body, item.url, self.opts.min_size, self.placeholders)
+        size = len(body)
         if verdict.status != "ok":
-            return failed(verdict.status, verdict.reason, bytes=size, sha1=verdict.sha1)
-        if self.opts.dedupe and verdict.sha1 in self.kept_sha1:
-            return failed("duplicate", f"same bytes as {self.kept_sha1[verdict.sha1]}",
-                          bytes=size, sha1=verdict.sha1)
-        path = self._claim(item, verdict)
+            return Record.failed(item, verdict.status, verdict.reason, bytes=size,
+                                 sha1=verdict.sha1)
+        with self.lock:
+            if self.opts.dedupe and verdict.sha1 in self.kept_sha1:
+                return Record.failed(item, "duplicate",
+                                     f"same bytes as {self.kept_sha1[verdict.sha1]}",
+                                     bytes=size, sha1=verdict.sha1)
+            path = self._claim(item, verdict)
         if path is None:
-            return failed("bad_url", "no safe file name inside --out", bytes=size)
+            return Record.failed(item, "bad_url", "no safe file name inside --out", bytes=size)
         try:
-            await loop.run_in_executor(self.pool, self._store, got.body, path, item.url)
+            data = body if self.resize_spec is None else reencode(
+                body, item.url, self.resize_spec, self.opts.quality)
+            self.out.write_file(path, data)
         except OSError as e:
-            self.names.release(path, item.url)
-            self.kept_sha1.pop(verdict.sha1, None)
-            return failed("write_error", f"{path}: {e.strerror or e}", bytes=size)
-        return Record(item.url, item.id, item.label, "ok", "", size, path, verdict.sha1,
-                      round(time.monotonic() - start, 3))
+            with self.lock:
+                self.names.release(path, item.url)
+                self.kept_sha1.pop(verdict.sha1, None)
+            return Record.failed(item, "write_error", f"{path}: {e.strerror or e}", bytes=size)
+        return Record(item.url, item.id, item.label, "ok", "", size, path, verdict.sha1)
 
     def _claim(self, item, verdict):
+        """A file name for a kept image (call with ``self.lock`` held), None if unsafe."""
         ext = ".jpg" if self.resize_spec else extension(verdict.format)
         path = self.names.claim(item.label, file_stem(item.url, item.id), ext, item.url)
         if not inside(self.out.root, path):  # cannot happen with safe names; never write
@@ -186,11 +198,6 @@ class Run:
         if self.opts.dedupe:
             self.kept_sha1[verdict.sha1] = path
         return path
-
-    def _store(self, body, path, url):
-        data = body if self.resize_spec is None else reencode(
-            body, url, self.resize_spec, self.opts.quality)
-        self.out.write_file(path, data)
 
     def _finish(self, record):
         self.out.append(record)

@@ -119,17 +119,19 @@ def tool_commands(args, urls, out):
         "naive requests pool": [sys.executable, str(HERE / "naive_pool.py"), urls, out, p, t],
         "requests pool + verify_image": [sys.executable, str(HERE / "naive_pool.py"), urls, out,
                                          p, t, "--validate"],
-        "mlimages gather": [sys.executable, "-m", "mlimages", "gather", "--urls", urls,
-                            "--out", out, "--parallel", p, "--per-host", p, "--timeout", t,
-                            "--retries", "1", "--backoff", "0.5", "--max-bytes", "2MB",
-                            "--quiet"],
     }
+    for retries in args.retries:
+        name = "mlimages gather" + (f" --retries {retries}" if retries else "")
+        commands[name] = [sys.executable, "-m", "mlimages", "gather", "--urls", urls,
+                          "--out", out, "--parallel", p, "--per-host", p, "--timeout", t,
+                          "--retries", str(retries), "--backoff", "0.5", "--max-bytes", "2MB",
+                          "--quiet"]
     if args.img2dataset:
         procs = args.img2dataset_processes
         commands["img2dataset 1.47"] = [
             args.img2dataset, "--url_list", urls, "--input_format", "txt", "--output_folder",
             out, "--output_format", "files", "--processes_count", str(procs),
-            "--thread_count", str(args.parallel // procs), "--timeout", t, "--retries", "1",
+            "--thread_count", str(args.parallel // procs), "--timeout", t, "--retries", "0",
             "--resize_mode", "no", "--skip_reencode", "True", "--enable_wandb", "False"]
     return commands
 
@@ -186,6 +188,9 @@ def main(argv=None):
     ap.add_argument("--img2dataset", default=os.environ.get("IMG2DATASET", DEFAULT_IMG2DATASET),
                     help="img2dataset executable (in its own venv); env IMG2DATASET")
     ap.add_argument("--img2dataset-processes", type=int, default=1)
+    ap.add_argument("--retries", type=int, nargs="+", default=[0, 1],
+                    help="mlimages is run once per value; 0 is the row the bars use (the "
+                         "baselines retry nothing: naive cannot, img2dataset gets --retries 0)")
     ap.add_argument("--only", action="append", help="run only tools whose name contains this")
     ap.add_argument("--data", default="bench-data/gather", help="cache of generated images")
     args = ap.parse_args(argv)

@@ -19,8 +19,6 @@ import re
 from collections import Counter, deque
 from pathlib import Path
 
-import requests
-
 from mlimages.gather.names import safe_component, safe_folder
 from mlimages.gather.records import GatherError, Item
 
@@ -376,16 +374,19 @@ class ApiCatalog:
     """The ImageNet text API as the original called it (or a mirror at ``base``)."""
 
     def __init__(self, base, timeout=30):
+        import requests  # only this source needs it: keeps the start of other runs fast
+
         self.base = base if base.endswith("/") else base + "/"
         self.timeout = timeout
         self.session = requests.Session()
+        self._errors = requests.RequestException
 
     def _get(self, endpoint, wnid):
         url = f"{self.base}{endpoint}?wnid={wnid}"
         try:
             answer = self.session.get(url, timeout=self.timeout)
             answer.raise_for_status()
-        except requests.RequestException as e:
+        except self._errors as e:
             raise GatherError(
                 f"ImageNet API {url}: {e}. image-net.org no longer serves this API: pass "
                 f"--api BASE for a mirror, or use --urls fall11_urls.txt --words words.txt"

@@ -6,6 +6,7 @@ The package has one module per concern:
                  synset folders from words.txt / wordnet.is_a.txt
     fetch.py     aiohttp GET with a total deadline, a byte cap, retries for transient failures
     validate.py  full decode (mlimages.image.verify_image), --min-size, placeholder rules
+    workers.py   the processes that run validate.py, fed over pipes by the event loop
     names.py     safe file and folder names (nothing can leave --out)
     outdir.py    the output folder: lock, manifest.jsonl, summary.json, atomic image files
     run.py       the asyncio loop that ties them together
@@ -28,7 +29,6 @@ from pathlib import Path
 
 from mlimages.gather.outdir import OutDir
 from mlimages.gather.records import STATUSES, GatherError, Item, Record, is_transient
-from mlimages.gather.run import Run
 from mlimages.gather.sources import SourceOptions, open_source
 from mlimages.gather.validate import load_placeholders
 from mlimages.image import RESIZE_MODES, ImageSpec
@@ -58,7 +58,7 @@ class GatherOptions:
         proxy: proxy URL (``http://user:password@host:port``); None uses the environment's.
         limit: stop each label (synset) after this many images kept (None: no limit).
         retry_failed: fetch again the URLs whose last status was transient.
-        decode_workers: threads that decode and write (None: one per core).
+        decode_workers: processes that decode (None: one per core).
     """
 
     parallel: int = 32
@@ -118,6 +118,9 @@ def gather(source, out, opts=None, progress=False):
     Raises:
         GatherError: bad options or list, a folder held by another run, an API that fails.
     """
+    # Imported here: the decode processes import this package and need none of aiohttp.
+    from mlimages.gather.run import Run
+
     opts = opts or GatherOptions()
     placeholders = load_placeholders(opts.placeholder)
     spec = None if opts.resize is None else ImageSpec(size=opts.resize, resize=opts.resize_mode)

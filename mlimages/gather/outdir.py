@@ -134,22 +134,32 @@ class OutDir:
         line = json.dumps(record.as_dict(), ensure_ascii=False) + "\n"
         os.write(self._manifest_fd, line.encode("utf-8", "surrogateescape"))
 
-    def write_file(self, relpath, data):
-        """Write ``data`` to ``OUT/relpath`` atomically (thread-safe; no fsync, see README)."""
+    def stage(self, data):
+        """Write ``data`` to a new temporary file under ``OUT/.gather-tmp``; returns its path."""
+        tmp = f"{self.tmp}/{next(self._serial)}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+        finally:
+            os.close(fd)
+        return tmp
+
+    def commit(self, tmp, relpath):
+        """Move a staged file to ``OUT/relpath`` in one rename (no partial file is ever seen).
+
+        No fsync: a kill cannot lose written data, only a power cut can (see README)."""
         dest = self.root / relpath
         if dest.parent not in self._made:
             dest.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(dest.parent)
-        tmp = self.tmp / f"{next(self._serial)}.part"  # next() on a count is atomic
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+        os.replace(tmp, dest)
         return dest
+
+    @staticmethod
+    def discard(tmp):
+        Path(tmp).unlink(missing_ok=True)
 
     def write_summary(self, summary):
         atomic_write_text(self.summary, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")

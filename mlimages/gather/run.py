@@ -1,13 +1,11 @@
 """The gather loop: stream items, fetch them concurrently, validate, store, record.
 
 One asyncio event loop does the HTTP (``parallel`` requests in flight, ``per_host`` per host,
-connections kept alive).  Decoding is CPU work, so it runs in a thread pool, never on the loop:
-Pillow releases the GIL while it decodes, so threads use every core without pickling bodies to
-processes, and the loop keeps feeding sockets meanwhile.  Each body makes one trip to the pool
-(validate, name, write), because every hand-off between threads costs CPU that two busy cores
-do not have.  The list is read in another thread, in batches, so a 14-million-line file never
-stalls the downloads.  Resume, limits and manifest lines are handled on the loop thread; file
-names and dedupe hashes are claimed in the pool under one lock.
+connections kept alive).  Decoding is CPU work, so it never runs on the loop: each body is
+written to a temporary file and checked by a worker process (``workers.py`` says why processes
+and not threads), then renamed into place.  The list is read in a thread, in batches, so a
+14-million-line file never stalls the downloads.  Every decision about a URL (resume, limits,
+dedupe, file names, manifest lines) is taken on the loop thread, so none of it needs a lock.
 """
 
 import asyncio
@@ -15,7 +13,6 @@ import concurrent.futures
 import itertools
 import logging
 import os
-import threading
 import time
 from collections import Counter
 
@@ -27,7 +24,7 @@ from mlimages.gather import fetch as fetching
 from mlimages.gather.names import NameRegistry, extension, file_stem, inside
 from mlimages.gather.outdir import record_key
 from mlimages.gather.records import Record, is_transient
-from mlimages.gather.validate import check_body, reencode
+from mlimages.gather.workers import Validators
 
 log = logging.getLogger("mlimages.gather")
 _BATCH = 512
@@ -54,30 +51,38 @@ class Run:
             self.names.add(path, url)
         self.kept_sha1 = dict(past.kept_sha1)
         self.proxies = fetching.Proxies(opts.proxy)
-        self.lock = threading.Lock()  # names and dedupe hashes, shared by the pool threads
         self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
-        self.pool = self.gate = None
+        self.validators = self.gate = None
 
     async def main(self):
         """Run until every item has settled (each request has a total deadline)."""
-        workers = self.opts.decode_workers or os.cpu_count() or 1
         self.gate = asyncio.Condition()
         connector = aiohttp.TCPConnector(limit=self.opts.parallel,
                                          limit_per_host=self.opts.per_host, ttl_dns_cache=300)
         headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
-        with concurrent.futures.ThreadPoolExecutor(workers, "gather-decode") as self.pool, \
-                concurrent.futures.ThreadPoolExecutor(1, "gather-read") as reader:
-            async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+        n = self.opts.decode_workers or os.cpu_count() or 1
+        with concurrent.futures.ThreadPoolExecutor(1, "gather-read") as reader:
+            async with Validators(n, self._worker_settings()) as self.validators, \
+                    aiohttp.ClientSession(connector=connector, headers=headers) as session:
                 queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
                 tasks = [asyncio.create_task(self._worker(queue, session))
                          for _ in range(self.opts.parallel)]
                 try:
                     await self._produce(queue, reader)
+                except BaseException:
+                    _drain(queue)  # interrupted: finish what is in flight, leave the rest
+                    raise
                 finally:
                     for _ in tasks:
                         await queue.put(None)
                     await asyncio.gather(*tasks)
         self.bar.close()
+
+    def _worker_settings(self):
+        spec = self.resize_spec
+        return {"min_size": self.opts.min_size, "placeholders": list(self.opts.placeholder),
+                "resize": list(spec.size) if spec else None,
+                "resize_mode": spec.resize if spec else None, "quality": self.opts.quality}
 
     # ----------------------------------------------------------- producing
     async def _produce(self, queue, reader):
@@ -157,39 +162,41 @@ class Run:
             if got.status != "ok":
                 record = Record.failed(item, got.status, got.reason)
             else:
-                loop = asyncio.get_running_loop()
-                record = await loop.run_in_executor(self.pool, self._keep, item, got.body)
+                record = await self._keep(item, got.body)
         record.elapsed = round(time.monotonic() - start, 3)
         return record
 
-    def _keep(self, item, body):
-        """Validate, name and store one body (in a pool thread: one hop per URL)."""
-        verdict = check_body(body, item.url, self.opts.min_size, self.placeholders)
+    async def _keep(self, item, body):
+        """Validate (in a worker process), name and store one body."""
         size = len(body)
+        try:
+            tmp = self.out.stage(body)
+        except OSError as e:
+            return Record.failed(item, "write_error", f"{e.strerror or e}", bytes=size)
+        verdict = await self.validators.check(tmp, item.url)
         if verdict.status != "ok":
+            self.out.discard(tmp)
             return Record.failed(item, verdict.status, verdict.reason, bytes=size,
-                                 sha1=verdict.sha1)
-        with self.lock:
-            if self.opts.dedupe and verdict.sha1 in self.kept_sha1:
-                return Record.failed(item, "duplicate",
-                                     f"same bytes as {self.kept_sha1[verdict.sha1]}",
-                                     bytes=size, sha1=verdict.sha1)
-            path = self._claim(item, verdict)
+                                 sha1=verdict.sha1 or None)
+        if self.opts.dedupe and verdict.sha1 in self.kept_sha1:
+            self.out.discard(tmp)
+            return Record.failed(item, "duplicate", f"same bytes as {self.kept_sha1[verdict.sha1]}",
+                                 bytes=size, sha1=verdict.sha1)
+        path = self._claim(item, verdict)
         if path is None:
+            self.out.discard(tmp)
             return Record.failed(item, "bad_url", "no safe file name inside --out", bytes=size)
         try:
-            data = body if self.resize_spec is None else reencode(
-                body, item.url, self.resize_spec, self.opts.quality)
-            self.out.write_file(path, data)
+            self.out.commit(tmp, path)
         except OSError as e:
-            with self.lock:
-                self.names.release(path, item.url)
-                self.kept_sha1.pop(verdict.sha1, None)
+            self.out.discard(tmp)
+            self.names.release(path, item.url)
+            self.kept_sha1.pop(verdict.sha1, None)
             return Record.failed(item, "write_error", f"{path}: {e.strerror or e}", bytes=size)
         return Record(item.url, item.id, item.label, "ok", "", size, path, verdict.sha1)
 
     def _claim(self, item, verdict):
-        """A file name for a kept image (call with ``self.lock`` held), None if unsafe."""
+        """A file name for a kept image, or None if it would not be safe."""
         ext = ".jpg" if self.resize_spec else extension(verdict.format)
         path = self.names.claim(item.label, file_stem(item.url, item.id), ext, item.url)
         if not inside(self.out.root, path):  # cannot happen with safe names; never write
@@ -211,6 +218,11 @@ class Run:
         failed = sum(self.counts.values()) - self.counts["ok"]
         self.bar.set_postfix_str(f"ok={self.counts['ok']} failed={failed}", refresh=False)
         self.bar.update()
+
+
+def _drain(queue):
+    while not queue.empty():
+        queue.get_nowait()
 
 
 def _take(items, n):

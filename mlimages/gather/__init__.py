@@ -24,6 +24,7 @@ import asyncio
 import concurrent.futures
 import dataclasses
 import datetime
+import os
 import time
 from pathlib import Path
 
@@ -118,9 +119,6 @@ def gather(source, out, opts=None, progress=False):
     Raises:
         GatherError: bad options or list, a folder held by another run, an API that fails.
     """
-    # Imported here: the decode processes import this package and need none of aiohttp.
-    from mlimages.gather.run import Run
-
     opts = opts or GatherOptions()
     placeholders = load_placeholders(opts.placeholder)
     spec = None if opts.resize is None else ImageSpec(size=opts.resize, resize=opts.resize_mode)
@@ -128,12 +126,20 @@ def gather(source, out, opts=None, progress=False):
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     with OutDir(out) as outdir:
         past = outdir.load()
-        run = Run(src, outdir, past, opts, placeholders, spec, progress)
+        # Imported here: the decode processes import this package and need neither module.
+        from mlimages.gather.workers import Validators, settings_for
+
+        # Started first, so that their imports overlap ours (aiohttp) and the first requests.
+        validators = Validators(opts.decode_workers or os.cpu_count() or 1, settings_for(opts))
+        from mlimages.gather.run import Run
+
+        run = Run(src, outdir, past, opts, placeholders, spec, validators, progress)
         completed = False
         try:
             _run_loop(run.main())
             completed = True
         finally:
+            validators.kill()
             summary = _summary(run, src, outdir, started, time.monotonic() - clock, completed)
             outdir.write_summary(summary)
     return GatherResult(summary, outdir.manifest, outdir.summary)

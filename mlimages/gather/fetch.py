@@ -7,6 +7,7 @@ CPU in Python than aiohttp's C-accelerated parser, and two cores are the limit.
 """
 
 import asyncio
+import contextlib
 import email.utils
 import re
 import time
@@ -84,7 +85,7 @@ class Proxies:
         return self._by_origin[origin]
 
 
-async def fetch(session, url, opts, placeholders, proxy=None):
+async def fetch(session, url, opts, placeholders, proxy=None, slots=None):
     """GET ``url``; retry transient failures (timeouts, resets, 5xx, 429) with backoff.
 
     Args:
@@ -94,13 +95,17 @@ async def fetch(session, url, opts, placeholders, proxy=None):
             doubled per retry), ``max_bytes``.
         placeholders (Placeholders): a redirect to a known placeholder settles at once.
         proxy (str or None): the proxy URL (see :class:`Proxies`).
+        slots (asyncio.Semaphore or None): held during each attempt (not while backing off),
+            so it bounds the requests in flight; the deadline starts once a slot is held.
 
     Returns:
         Fetched
     """
     attempt = 0
+    slots = slots or contextlib.nullcontext()
     while True:
-        result, wait = await _attempt(session, url, opts, placeholders, proxy, attempt)
+        async with slots:
+            result, wait = await _attempt(session, url, opts, placeholders, proxy, attempt)
         result = result._replace(attempts=attempt + 1)
         if not is_transient(result.status) or attempt >= opts.retries or wait is None:
             return result

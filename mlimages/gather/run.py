@@ -24,7 +24,6 @@ from mlimages.gather import fetch as fetching
 from mlimages.gather.names import NameRegistry, extension, file_stem, inside
 from mlimages.gather.outdir import record_key
 from mlimages.gather.records import Record, is_transient
-from mlimages.gather.workers import Validators
 
 log = logging.getLogger("mlimages.gather")
 _BATCH = 512
@@ -39,7 +38,8 @@ class Run:
         skipped (Counter): "settled", "repeated", "limit" -> items not fetched.
     """
 
-    def __init__(self, source, out, past, opts, placeholders, resize_spec, progress):
+    def __init__(self, source, out, past, opts, placeholders, resize_spec, validators,
+                 progress):
         self.source, self.out, self.past, self.opts = source, out, past, opts
         self.placeholders, self.resize_spec = placeholders, resize_spec
         self.counts, self.skipped, self.kept_bytes = Counter(), Counter(), 0
@@ -52,7 +52,8 @@ class Run:
         self.kept_sha1 = dict(past.kept_sha1)
         self.proxies = fetching.Proxies(opts.proxy)
         self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
-        self.validators = self.gate = None
+        self.validators = validators
+        self.gate = self.slots = None
 
     async def main(self):
         """Run until every item has settled (each request has a total deadline)."""
@@ -60,13 +61,15 @@ class Run:
         connector = aiohttp.TCPConnector(limit=self.opts.parallel,
                                          limit_per_host=self.opts.per_host, ttl_dns_cache=300)
         headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
-        n = self.opts.decode_workers or os.cpu_count() or 1
+        await self.validators.attach()
         with concurrent.futures.ThreadPoolExecutor(1, "gather-read") as reader:
-            async with Validators(n, self._worker_settings()) as self.validators, \
-                    aiohttp.ClientSession(connector=connector, headers=headers) as session:
+            async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+                # Twice as many workers as requests in flight: while half wait for their
+                # bodies to be validated, the HTTP slots stay busy with the other half.
+                self.slots = asyncio.Semaphore(self.opts.parallel)
                 queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
                 tasks = [asyncio.create_task(self._worker(queue, session))
-                         for _ in range(self.opts.parallel)]
+                         for _ in range(2 * self.opts.parallel)]
                 try:
                     await self._produce(queue, reader)
                 except BaseException:
@@ -76,13 +79,8 @@ class Run:
                     for _ in tasks:
                         await queue.put(None)
                     await asyncio.gather(*tasks)
+                    await self.validators.aclose()
         self.bar.close()
-
-    def _worker_settings(self):
-        spec = self.resize_spec
-        return {"min_size": self.opts.min_size, "placeholders": list(self.opts.placeholder),
-                "resize": list(spec.size) if spec else None,
-                "resize_mode": spec.resize if spec else None, "quality": self.opts.quality}
 
     # ----------------------------------------------------------- producing
     async def _produce(self, queue, reader):
@@ -158,7 +156,7 @@ class Run:
             record = Record.failed(item, "bad_url", problem)
         else:
             got = await fetching.fetch(session, item.url, self.opts, self.placeholders,
-                                       self.proxies(item.url))
+                                       self.proxies(item.url), self.slots)
             if got.status != "ok":
                 record = Record.failed(item, got.status, got.reason)
             else:

@@ -18,6 +18,7 @@ import asyncio
 import collections
 import json
 import os
+import subprocess
 import sys
 
 from mlimages.gather.validate import Verdict
@@ -25,57 +26,79 @@ from mlimages.gather.validate import Verdict
 _LIMIT = 1 << 20  # longest answer line
 
 
+def settings_for(opts):
+    """What a worker needs from GatherOptions (a JSON-able dict)."""
+    size = opts.resize
+    if isinstance(size, int):
+        size = (size, size)
+    return {"min_size": opts.min_size, "placeholders": [str(p) for p in opts.placeholder],
+            "resize": list(size) if size else None, "resize_mode": opts.resize_mode,
+            "quality": opts.quality}
+
+
 class Validators:
-    """``n`` worker processes; ``await check(path, name)`` -> Verdict.  Use ``async with``."""
+    """``n`` worker processes; in the event loop, ``await check(path, name)`` -> Verdict.
+
+    The processes are started at construction, so their imports overlap the caller's start-up;
+    ``await attach()`` connects them to the running loop, ``await aclose()`` ends them, and
+    ``kill()`` (idempotent) is the last resort when the loop never ran or failed.
+    """
 
     def __init__(self, n, settings):
-        self.n, self.settings = max(1, n), settings
-        self.workers = []
+        self.settings = settings
+        self.workers = [_Worker(settings) for _ in range(max(1, n))]
 
-    async def __aenter__(self):
-        self.workers = await asyncio.gather(*(self._start() for _ in range(self.n)))
-        return self
-
-    async def __aexit__(self, *exc):
+    async def attach(self):
         for worker in self.workers:
-            await worker.close()
-
-    async def _start(self):
-        worker = _Worker(self.settings)
-        await worker.start()
-        return worker
+            await worker.attach()
 
     async def check(self, path, name):
         """Validate the file at ``path`` (and resize it in place when asked)."""
         index = min(range(len(self.workers)), key=lambda i: len(self.workers[i].pending))
         worker = self.workers[index]
         if worker.dead:
-            worker = self.workers[index] = await self._start()
+            worker.kill()
+            worker = self.workers[index] = _Worker(self.settings)
+            await worker.attach()
         return await worker.ask(path, name)
+
+    async def aclose(self):
+        for worker in self.workers:
+            await worker.aclose()
+
+    def kill(self):
+        for worker in self.workers:
+            worker.kill()
 
 
 class _Worker:
     def __init__(self, settings):
-        self.settings = settings
+        self.proc = subprocess.Popen([sys.executable, "-m", "mlimages.gather.workers"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc.stdin.write(json.dumps(settings).encode() + b"\n")
+        self.proc.stdin.flush()
         self.pending = collections.deque()
-        self.proc = self.reader = None
+        self.writer = self.reading = None
         self.dead = False
 
-    async def start(self):
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "mlimages.gather.workers", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, limit=_LIMIT)
-        self.proc.stdin.write(json.dumps(self.settings).encode() + b"\n")
-        self.reader = asyncio.create_task(self._read())
+    async def attach(self):
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=_LIMIT)
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader),
+                                     self.proc.stdout)
+        transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin,
+                                                            self.proc.stdin)
+        self.writer = asyncio.StreamWriter(transport, protocol, None, loop)
+        self.reading = asyncio.create_task(self._read(reader))
 
     async def ask(self, path, name):
         answer = asyncio.get_running_loop().create_future()
         self.pending.append(answer)
-        self.proc.stdin.write(json.dumps({"path": path, "name": name}).encode() + b"\n")
+        self.writer.write(json.dumps({"path": path, "name": name}).encode() + b"\n")
         return await answer
 
-    async def _read(self):
-        while line := await self.proc.stdout.readline():
+    async def _read(self, reader):
+        while line := await reader.readline():
             answer = self.pending.popleft()
             if not answer.done():
                 fields = json.loads(line)
@@ -88,11 +111,20 @@ class _Worker:
                 answer.set_result(Verdict("error", "the decoding process crashed on this "
                                           "file (or was killed)", ""))
 
-    async def close(self):
-        if self.proc.returncode is None:
-            self.proc.stdin.close()
-            await self.proc.wait()
-        await self.reader
+    async def aclose(self):
+        if self.writer is not None:
+            self.writer.close()  # end of input: the worker finishes and exits
+            await self.reading
+        self.kill()
+
+    def kill(self):
+        if self.proc.poll() is None and self.writer is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def serve(inp, out):
@@ -100,7 +132,10 @@ def serve(inp, out):
     from mlimages.gather.validate import load_placeholders
     from mlimages.image import ImageSpec
 
-    settings = json.loads(inp.readline())
+    first = inp.readline()
+    if not first:
+        return  # started and ended without work
+    settings = json.loads(first)
     rules = load_placeholders(settings["placeholders"])
     spec = None
     if settings["resize"]:

@@ -1,9 +1,8 @@
 """HTTP: one URL -> a body or a failure status, with a total deadline and bounded retries.
 
-asyncio + aiohttp rather than requests in threads: measured on the 2-core benchmark rig
-(benchmarks/RESULTS.md), a pool of 64 requests sessions that validates nothing is already
-slower than this client validating everything, because each requests call spends far more
-CPU in Python than aiohttp's C-accelerated parser, and two cores are the limit.
+asyncio + aiohttp rather than requests in threads, by measurement on the 2-core benchmark rig
+(benchmarks/RESULTS.md): each requests call spends far more CPU in Python than aiohttp's
+C-accelerated client, and on two cores CPU is the limit.
 """
 
 import asyncio

@@ -462,6 +462,7 @@ def build_parser():
 
 def _library_errors():
     """The error types that are the user's to fix: printed as one line."""
+    from mlimages.demo import DemoError
     from mlimages.gather import GatherError
     from mlimages.image import ImageError
     from mlimages.label import LabelError
@@ -473,7 +474,7 @@ def _library_errors():
     from mlimages.predict import PredictError
     from mlimages.sizes import SizeError
     from mlimages.train import GpuError, TrainError, TrainingDiverged
-    return (GatherError, ImageError, LabelError, ListFileError, MeanError, FileNotFoundError,
+    return (DemoError, GatherError, ImageError, LabelError, ListFileError, MeanError, FileNotFoundError,
             FinetuneError,
             LoaderError, ModelError, PredictError, SizeError, GpuError, TrainError,
             TrainingDiverged)

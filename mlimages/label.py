@@ -201,7 +201,7 @@ def _check_options(root, opts):
         raise LabelError(f"--label must be >= 0, got {opts.label}")
 
 
-def scan_tree(root, opts):
+def scan_tree(root, opts, progress=True):
     """Find classes and images under ``root``; verify them if asked.
 
     Returns:
@@ -226,7 +226,7 @@ def scan_tree(root, opts):
     rejects = [(p, r) for p, r in problems]
     if opts.verify:
         everything = [p for files in found.values() for p in files]
-        bad = verify_files(everything, opts.workers)
+        bad = verify_files(everything, opts.workers, progress)
         rejects.extend(sorted(bad.items()))
         found = {name: [p for p in files if p not in bad] for name, files in found.items()}
     empty = sorted(name for name, files in found.items() if not files)
@@ -254,7 +254,7 @@ def label_tree(root, out, opts=None, progress=True):
     """
     opts = opts or LabelOptions()
     root, out = Path(root), Path(out)
-    found, result = scan_tree(root, opts)
+    found, result = scan_tree(root, opts, progress)
     if not any(found.values()):
         raise LabelError(f"found no image under {root} (extensions: "
                          f"{' '.join(opts.extensions)}); expected one folder per class")

@@ -22,7 +22,8 @@ def _grid(h, w):
 def _pattern(kind, h, w, rng):
     """A float32 HW field in [0, 1] that defines the class."""
     y, x = _grid(h, w)
-    freq = rng.uniform(8, 16)
+    # 3-6 cycles across the image: still visible after downscaling to 64 px.
+    freq = rng.uniform(3, 6)
     angle = rng.uniform(0, np.pi)
     if kind == "stripes":
         field = np.sin(2 * np.pi * freq * (x * np.cos(angle) + y * np.sin(angle)))
@@ -52,7 +53,9 @@ def make_image(kind, size=(500, 375), seed=0):
     rng = np.random.default_rng(seed)
     w, h = size
     field = _pattern(kind, h, w, rng)[..., None]
-    fg, bg = rng.uniform(0, 255, size=(2, 3)).astype(np.float32)
+    # Background opposite the foreground on the colour wheel: the pattern always shows.
+    fg = rng.uniform(0, 255, size=3).astype(np.float32)
+    bg = (fg + 128 + rng.uniform(-40, 40, size=3).astype(np.float32)) % 256
     img = field * fg + (1 - field) * bg
     img += rng.normal(0, 12, size=img.shape).astype(np.float32)
     shade = np.linspace(rng.uniform(0.7, 1), rng.uniform(0.7, 1), w, dtype=np.float32)

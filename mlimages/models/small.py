@@ -9,7 +9,7 @@ from mlimages._chainer import chainer, F, L
 
 
 class Small(chainer.Chain):
-    """Three 'conv-ReLU-pool' stages (64 -> 32 -> 16 -> 8), then fc4 and fc5 (the head).
+    """conv1 (stride 2) and three 2x2 poolings (64 -> 32 -> 16 -> 8 -> 4), then fc4 and fc5.
 
     Args:
         n_classes (int): outputs of fc5.
@@ -22,8 +22,8 @@ class Small(chainer.Chain):
     def __init__(self, n_classes=10):
         super().__init__()
         with self.init_scope():
-            self.conv1 = L.Convolution2D(None, 32, 5, pad=2)
-            self.conv2 = L.Convolution2D(None, 64, 3, pad=1)
+            self.conv1 = L.Convolution2D(None, 24, 6, stride=2, pad=2)
+            self.conv2 = L.Convolution2D(None, 48, 3, pad=1)
             self.conv3 = L.Convolution2D(None, 64, 3, pad=1)
             self.fc4 = L.Linear(None, 128)
             self.fc5 = L.Linear(None, n_classes)

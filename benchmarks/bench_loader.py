@@ -125,6 +125,7 @@ def one_round(list_file, root, mean, paths, args, turn):
         names = list(contenders)
         order = names[turn % len(names):] + names[:turn % len(names)]
         results = {name: contenders[name]() for name in order}
+    results = {name: results[name] for name in names}  # printed in one order
     first, later = results.pop("cache")
     results["mlimages BatchLoader --cache, 1st epoch"] = first
     results["mlimages BatchLoader --cache, later epochs"] = later

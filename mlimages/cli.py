@@ -24,6 +24,132 @@ def _fraction(text):
     return value
 
 
+# -------------------------------------------------------------------- gather
+def _shard(text):
+    k, sep, n = text.partition("/")
+    if not sep or not k.isdigit() or not n.isdigit() or not 1 <= int(k) <= int(n):
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N (e.g. 1/4), got {text}")
+    return int(k), int(n)
+
+
+def _size(text):
+    w, _, h = text.lower().partition("x")
+    try:
+        size = (int(w), int(h or w))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or WxH (e.g. 256 or 320x240), got {text}")
+    if min(size) < 1:
+        raise argparse.ArgumentTypeError(f"sizes must be positive, got {text}")
+    return size
+
+
+def _bytes(text):
+    units = {"k": 10**3, "m": 10**6, "g": 10**9}
+    t = text.strip().lower().removesuffix("b")
+    try:
+        return int(float(t[:-1]) * units[t[-1]]) if t and t[-1] in units else int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a byte count such as 20000000 or 20MB, "
+                                         f"got {text}")
+
+
+def _add_gather(sub):
+    from mlimages.gather.sources import DEFAULT_API, FORMATS
+    p = sub.add_parser(
+        "gather", formatter_class=_Formatter,
+        help="download image URL lists in parallel, resumably, keeping only valid images",
+        description="Downloads the URLs of an ImageNet list (id<TAB>url), a plain list (one\n"
+                    "URL a line) or a CSV (url,label) into OUT/<label>/, keeping only bodies\n"
+                    "that decode completely and are no known placeholder. Every URL gets a\n"
+                    "line in OUT/manifest.jsonl; re-running the command resumes.\n\n"
+                    "  mlimages gather --urls fall11_urls.txt --wnid n02121808 \\\n"
+                    "      --words words.txt --out data/images --limit 500")
+    src = p.add_argument_group("source")
+    src.add_argument("--urls", metavar="FILE", help="URL list: ImageNet, plain or CSV")
+    src.add_argument("--format", choices=FORMATS, default="auto",
+                     help="list format (auto: CSV by suffix, ImageNet if lines have a TAB)")
+    src.add_argument("--wnid", action="append", default=[], metavar="WNID",
+                     help="synset to gather (repeat or comma-separate for several)")
+    src.add_argument("--words", metavar="FILE", help="words.txt: names the synset folders")
+    src.add_argument("--is-a", metavar="FILE", help="wordnet.is_a.txt for --subset")
+    src.add_argument("--subset", action="store_true", help="also gather every hyponym")
+    src.add_argument("--flat", action="store_true",
+                     help="hyponym folders side by side, not nested under the parent's")
+    src.add_argument("--label", metavar="NAME",
+                     help="folder of a plain list (and of CSV rows without a label)")
+    src.add_argument("--api", nargs="?", const=DEFAULT_API, metavar="BASE",
+                     help="use the ImageNet text API at BASE (a mirror) instead of --urls; "
+                          f"without BASE: {DEFAULT_API}")
+    src.add_argument("--shard", type=_shard, metavar="K/N",
+                     help="take only part K of N of the URLs (a stable hash of each URL)")
+    src.add_argument("--limit", type=int, metavar="N",
+                     help="stop each label (synset) after N images kept")
+    p.add_argument("--out", required=True, help="output folder (images, manifest, summary)")
+    net = p.add_argument_group("download")
+    net.add_argument("--parallel", type=int, default=32, help="requests in flight")
+    net.add_argument("--per-host", type=int, default=16, help="requests in flight per host")
+    net.add_argument("--timeout", type=float, default=30.0,
+                     help="total seconds for one request (connect, redirects, body)")
+    net.add_argument("--retries", type=int, default=2,
+                     help="retries of a transient failure (timeout, reset, 5xx, 429)")
+    net.add_argument("--backoff", type=float, default=1.0,
+                     help="seconds before the first retry, doubled for each next one")
+    net.add_argument("--max-bytes", type=_bytes, default="20MB", help="largest body kept")
+    net.add_argument("--proxy", metavar="URL",
+                     help="http://user:password@host:port (default: HTTP(S)_PROXY from the "
+                          "environment)")
+    net.add_argument("--retry-failed", action="store_true",
+                     help="fetch again URLs whose last status was transient")
+    keep = p.add_argument_group("what is kept")
+    keep.add_argument("--min-size", type=int, default=0,
+                      help="drop images whose short side has fewer pixels")
+    keep.add_argument("--placeholder", action="append", default=[], metavar="FILE",
+                      help="an extra placeholder image (or rule list) to reject; repeatable")
+    keep.add_argument("--dedupe", action="store_true", help="drop byte-identical images")
+    keep.add_argument("--resize", type=_size, metavar="N|WxH",
+                      help="store images resized to this size (JPEG) instead of originals")
+    keep.add_argument("--resize-mode", choices=("downscale", "crop", "squash"),
+                      default="downscale", help="how --resize fits the image")
+    keep.add_argument("--quality", type=int, default=90, help="JPEG quality with --resize")
+    p.add_argument("--decode-workers", type=int, help="decoding processes; without it: one a core, less one for the event loop")
+    p.add_argument("--log", metavar="FILE", help="log file; without it: OUT/gather.log")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _run_gather(args):
+    import os
+    from mlimages.gather import GatherOptions, SourceOptions, gather, summary_table
+    wnids = tuple(w.strip() for arg in args.wnid for w in arg.split(",") if w.strip())
+    source = SourceOptions(
+        urls=args.urls, format=args.format, wnid=wnids, words=args.words, is_a=args.is_a,
+        subset=args.subset, flat=args.flat, label=args.label, api=args.api, shard=args.shard)
+    opts = GatherOptions(
+        parallel=args.parallel, per_host=args.per_host, timeout=args.timeout,
+        retries=args.retries, backoff=args.backoff, max_bytes=args.max_bytes,
+        min_size=args.min_size, placeholder=tuple(args.placeholder), dedupe=args.dedupe,
+        resize=args.resize, resize_mode=args.resize_mode, quality=args.quality,
+        proxy=args.proxy, limit=args.limit, retry_failed=args.retry_failed,
+        decode_workers=args.decode_workers)
+    os.makedirs(args.out, exist_ok=True)
+    _log_to_file(args.log or os.path.join(args.out, "gather.log"), args.quiet)
+    result = gather(source, args.out, opts, progress=not args.quiet)
+    print(summary_table(result))
+    print(f"wrote {result.manifest} and {result.summary_path}")
+    return 0
+
+
+def _log_to_file(path, quiet):
+    """Every failure goes to the log file; the console shows warnings (info with -v)."""
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root = logging.getLogger()
+    for console in root.handlers:
+        console.setLevel(logging.WARNING if quiet else max(root.level, logging.INFO))
+    logger = logging.getLogger("mlimages.gather")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+
+
 # --------------------------------------------------------------------- label
 def _add_label(sub):
     from mlimages.label import IMAGE_EXTENSIONS
@@ -310,6 +436,7 @@ def _run_demo(args):
 
 
 COMMANDS = {
+    "gather": (_add_gather, _run_gather),
     "label": (_add_label, _run_label),
     "mean": (_add_mean, _run_mean),
     "train": (_add_train, _run_train),
@@ -335,6 +462,7 @@ def build_parser():
 
 def _library_errors():
     """The error types that are the user's to fix: printed as one line."""
+    from mlimages.gather import GatherError
     from mlimages.image import ImageError
     from mlimages.label import LabelError
     from mlimages.listfile import ListFileError
@@ -345,7 +473,8 @@ def _library_errors():
     from mlimages.predict import PredictError
     from mlimages.sizes import SizeError
     from mlimages.train import GpuError, TrainError, TrainingDiverged
-    return (ImageError, LabelError, ListFileError, MeanError, FileNotFoundError, FinetuneError,
+    return (GatherError, ImageError, LabelError, ListFileError, MeanError, FileNotFoundError,
+            FinetuneError,
             LoaderError, ModelError, PredictError, SizeError, GpuError, TrainError,
             TrainingDiverged)
 

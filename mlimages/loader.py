@@ -14,9 +14,9 @@ worker thread (:mod:`mlimages._workers`), which decodes (or reads from the ``cac
 writes straight into the batch array. Threads, not processes: Pillow releases the GIL while
 decoding and resizing and NumPy while cropping and converting, so threads use every core.
 Measured on the 2-core benchmark machine (benchmarks/RESULTS.md, 256x256 JPEGs), Pillow
-decoding alone ran at least as fast in 2 threads as in 2 processes (medians 853-1035 against
-561-874 images/s), and threads need no copy, where processes must send every 196 KiB image,
-or every 20 MB batch, back to the trainer. A batch's random choices (order, crops, flips,
+decoding alone ran about as fast in 2 threads as in 2 processes, neither consistently ahead
+over six runs, and threads need no copy, where processes must send every 196 KiB image, or
+every 20 MB batch, back to the trainer. A batch's random choices (order, crops, flips,
 replacements) are drawn from ``seed``, the epoch and the position, never from which thread
 finished first, so runs and resumed runs are reproducible.
 

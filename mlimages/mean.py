@@ -288,7 +288,7 @@ def _json_text(result, paths, list_file, root):
         "layout": "CHW",
         "shape": list(result.mean.shape),
         "dtype": "float32",
-        "values": "0..255, not scaled, mean not subtracted",
+        "values": "0..255 (not scaled to 0..1)",
         "channel_mean": [round(v, 4) for v in result.channel_mean],
         "channel_std": [round(v, 4) for v in result.channel_std],
         "images": len(result.used),

@@ -477,3 +477,23 @@ def test_verify_image_with_draft_still_sees_truncation(big_jpeg):
         for draft in (True, False):
             with pytest.raises(ImageError, match="truncated"):
                 verify_image(data[:cut], draft=draft, name="big.jpg")
+
+
+def test_downscale_resamples_only_the_kept_region_like_resize_then_crop():
+    from mlimages import synth
+    from mlimages.image import _FILTER, _REDUCING_GAP, _cover_size
+    source = synth.make_image("rings", (500, 375), seed=3)
+    cover = _cover_size(source.size, (256, 256))
+    wide = source.resize(cover, _FILTER, reducing_gap=_REDUCING_GAP)
+    left = (cover[0] - 256) // 2
+    expected = numpy.asarray(wide.crop((left, 0, left + 256, 256)), dtype=numpy.int16)
+    got = LabeledImage(None, image=open_image(_png_bytes(source), size=256))
+    diff = numpy.abs(numpy.asarray(got.image, dtype=numpy.int16) - expected)
+    assert got.image.size == (256, 256)
+    assert diff.max() <= 1 and diff.mean() < 0.01
+
+
+def _png_bytes(image):
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    return buf.getvalue()

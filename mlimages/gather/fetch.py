@@ -1,0 +1,182 @@
+"""HTTP: one URL -> a body or a failure status, with a total deadline and bounded retries.
+
+asyncio + aiohttp rather than requests in threads, by measurement on the 2-core benchmark rig
+(benchmarks/RESULTS.md): each requests call spends far more CPU in Python than aiohttp's
+C-accelerated client, and on two cores CPU is the limit.
+"""
+
+import asyncio
+import contextlib
+import email.utils
+import re
+import time
+import urllib.request
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from mlimages.gather.records import is_transient
+
+MAX_REDIRECTS = 10
+MAX_WAIT = 60.0   # the longest backoff or Retry-After we sleep; a longer Retry-After settles
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Fetched(NamedTuple):
+    """What one URL gave after retries.
+
+    Attributes:
+        status (str): "ok" (a 200 body within the byte cap) or a failure status.
+        reason (str): details for people.
+        body (bytes): the body ("ok" only).
+        final_url (str): where redirects ended.
+        attempts (int): requests made.
+    """
+
+    status: str
+    reason: str
+    body: bytes = b""
+    final_url: str = ""
+    attempts: int = 1
+
+
+def check_url(url):
+    """None if ``url`` can be requested, else why not (only http and https are fetched)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as e:
+        return f"unparsable URL: {e}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"scheme {parts.scheme or 'missing'!r}: only http and https are fetched"
+    if not parts.hostname:
+        return "no host name"
+    if _CONTROL.search(url):
+        return "control characters in the URL"
+    return None
+
+
+class Proxies:
+    """The proxy for each URL: ``--proxy``, else the environment's, read once.
+
+    HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY (any case), as requests and curl read them.
+    aiohttp's own ``trust_env`` would do this too, but it reads ``~/.netrc`` and the
+    environment in a worker thread for every request: two thread hops each, which cost more
+    CPU than the request itself on a busy two-core machine.
+    """
+
+    def __init__(self, proxy=None):
+        self.fixed = proxy
+        self.env = {} if proxy else urllib.request.getproxies_environment()
+        self._by_origin = {}
+
+    def __call__(self, url):
+        """The proxy URL for ``url``, or None for a direct connection."""
+        if self.fixed or not self.env:
+            return self.fixed
+        parts = urlsplit(url)
+        origin = (parts.scheme.lower(), parts.netloc)
+        if origin not in self._by_origin:
+            proxy = self.env.get(origin[0]) or self.env.get("all")
+            bypass = proxy and urllib.request.proxy_bypass_environment(parts.hostname or "",
+                                                                       self.env)
+            self._by_origin[origin] = None if bypass else proxy
+        return self._by_origin[origin]
+
+
+async def fetch(session, url, opts, placeholders, proxy=None, slots=None):
+    """GET ``url``; retry transient failures (timeouts, resets, 5xx, 429) with backoff.
+
+    Args:
+        session (aiohttp.ClientSession): shared, so connections are reused.
+        url (str): an http(s) URL (see :func:`check_url`).
+        opts: has ``timeout`` (total seconds per attempt), ``retries``, ``backoff`` (seconds,
+            doubled per retry), ``max_bytes``.
+        placeholders (Placeholders): a redirect to a known placeholder settles at once.
+        proxy (str or None): the proxy URL (see :class:`Proxies`).
+        slots (asyncio.Semaphore or None): held during each attempt (not while backing off),
+            so it bounds the requests in flight; the deadline starts once a slot is held.
+
+    Returns:
+        Fetched
+    """
+    attempt = 0
+    slots = slots or contextlib.nullcontext()
+    while True:
+        async with slots:
+            result, wait = await _attempt(session, url, opts, placeholders, proxy, attempt)
+        result = result._replace(attempts=attempt + 1)
+        if not is_transient(result.status) or attempt >= opts.retries or wait is None:
+            return result
+        await asyncio.sleep(wait)
+        attempt += 1
+
+
+def _backoff(opts, attempt):
+    return min(MAX_WAIT, opts.backoff * 2 ** attempt)
+
+
+async def _attempt(session, url, opts, placeholders, proxy, attempt):
+    """One request: returns (Fetched, seconds to wait before a retry or None for no retry)."""
+    backoff = _backoff(opts, attempt)
+    try:
+        async with asyncio.timeout(opts.timeout):
+            async with session.get(url, proxy=proxy, max_redirects=MAX_REDIRECTS) as resp:
+                return await _answer(resp, opts, placeholders, backoff)
+    except TimeoutError:
+        return Fetched("timeout", f"no complete answer within {opts.timeout:g} s"), backoff
+    except aiohttp.TooManyRedirects:
+        return Fetched("too_many_redirects", f"more than {MAX_REDIRECTS} redirects"), None
+    except (aiohttp.InvalidURL, ValueError) as e:
+        return Fetched("bad_url", f"{type(e).__name__}: {e}"), None
+    except (aiohttp.ClientError, OSError) as e:
+        return Fetched("connection_error", f"{type(e).__name__}: {e}".strip()), backoff
+
+
+async def _answer(resp, opts, placeholders, backoff):
+    final = str(resp.url)
+    rule = placeholders.match_url(final)
+    if rule:
+        return Fetched("placeholder", rule, final_url=final), None
+    status = resp.status
+    if status == 200:
+        return await _body(resp, opts.max_bytes, final), None
+    reason = f"HTTP {status} {resp.reason or ''}".strip()
+    if status == 429:
+        wait = _retry_after(resp.headers.get("Retry-After"), backoff)
+        return Fetched("http_429", reason, final_url=final), wait
+    if 500 <= status <= 599:
+        return Fetched("http_5xx", reason, final_url=final), backoff
+    return Fetched(f"http_{status}", reason, final_url=final), None
+
+
+async def _body(resp, max_bytes, final):
+    """Read a 200 body, giving up as soon as it passes ``max_bytes``."""
+    declared = resp.content_length
+    if declared is not None and declared > max_bytes:
+        return Fetched("too_large", f"Content-Length {declared} > --max-bytes {max_bytes}",
+                       final_url=final)
+    if declared is not None:
+        return Fetched("ok", "", await resp.read(), final)
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(1 << 16):
+        body += chunk
+        if len(body) > max_bytes:
+            return Fetched("too_large", f"body over --max-bytes {max_bytes}", final_url=final)
+    return Fetched("ok", "", bytes(body), final)
+
+
+def _retry_after(value, default):
+    """Seconds to wait from a Retry-After header (seconds or HTTP date); None: too long."""
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return default
+        seconds = when.timestamp() - time.time()
+    seconds = max(0.0, seconds)
+    return seconds if seconds <= MAX_WAIT else None

@@ -1,0 +1,227 @@
+"""The gather loop: stream items, fetch them concurrently, validate, store, record.
+
+One asyncio event loop does the HTTP (``parallel`` requests in flight, ``per_host`` per host,
+connections kept alive).  Decoding is CPU work, so it never runs on the loop: each body is
+written to a temporary file and checked by a worker process (``workers.py`` says why processes
+and not threads), then renamed into place.  The list is read in a thread, in batches, so a
+14-million-line file never stalls the downloads.  Every decision about a URL (resume, limits,
+dedupe, file names, manifest lines) is taken on the loop thread, so none of it needs a lock.
+"""
+
+import asyncio
+import concurrent.futures
+import itertools
+import logging
+import os
+import time
+from collections import Counter
+
+import aiohttp
+from tqdm import tqdm
+
+from mlimages import __version__
+from mlimages.gather import fetch as fetching
+from mlimages.gather.names import NameRegistry, extension, file_stem, inside
+from mlimages.gather.outdir import record_key
+from mlimages.gather.records import Record, is_transient
+
+log = logging.getLogger("mlimages.gather")
+_BATCH = 512
+
+
+class Run:
+    """One run over a source into an open :class:`~mlimages.gather.outdir.OutDir`.
+
+    Attributes (read them after :meth:`main`):
+        counts (Counter): status -> records written by this run.
+        kept_bytes (int): bytes of the images kept by this run.
+        skipped (Counter): "settled", "repeated", "limit" -> items not fetched.
+    """
+
+    def __init__(self, source, out, past, opts, placeholders, resize_spec, validators,
+                 progress):
+        self.source, self.out, self.past, self.opts = source, out, past, opts
+        self.placeholders, self.resize_spec = placeholders, resize_spec
+        self.counts, self.skipped, self.kept_bytes = Counter(), Counter(), 0
+        self.ok = Counter(past.ok_per_label)
+        self.inflight = Counter()
+        self.seen = set()
+        self.names = NameRegistry()
+        for path, url in past.kept_paths:
+            self.names.add(path, url)
+        self.kept_sha1 = dict(past.kept_sha1)
+        self.proxies = fetching.Proxies(opts.proxy)
+        self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
+        self.validators = validators
+        self.gate = self.slots = None
+
+    async def main(self):
+        """Run until every item has settled (each request has a total deadline)."""
+        self.gate = asyncio.Condition()
+        connector = aiohttp.TCPConnector(limit=self.opts.parallel,
+                                         limit_per_host=self.opts.per_host, ttl_dns_cache=300)
+        headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
+        await self.validators.attach()
+        with concurrent.futures.ThreadPoolExecutor(1, "gather-read") as reader:
+            async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+                # Twice as many workers as requests in flight: while half wait for their
+                # bodies to be validated, the HTTP slots stay busy with the other half.
+                self.slots = asyncio.Semaphore(self.opts.parallel)
+                queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
+                tasks = [asyncio.create_task(self._worker(queue, session))
+                         for _ in range(2 * self.opts.parallel)]
+                try:
+                    await self._produce(queue, reader)
+                except BaseException:
+                    _drain(queue)  # interrupted: finish what is in flight, leave the rest
+                    raise
+                finally:
+                    for _ in tasks:
+                        await queue.put(None)
+                    await asyncio.gather(*tasks)
+                    await self.validators.aclose()
+        self.bar.close()
+
+    # ----------------------------------------------------------- producing
+    async def _produce(self, queue, reader):
+        loop = asyncio.get_running_loop()
+        items = iter(self.source)
+        while not self._limits_reached():
+            batch = await loop.run_in_executor(reader, _take, items, _BATCH)
+            if not batch:
+                return
+            for item in batch:
+                if not self._skip(item):
+                    await queue.put(item)
+
+    def _skip(self, item):
+        key = record_key(item.label, item.url)
+        if key in self.seen:
+            self.skipped["repeated"] += 1
+            return True
+        self.seen.add(key)
+        status = self.past.status.get(key)
+        if status is not None and not (self.opts.retry_failed and is_transient(status)):
+            self.skipped["settled"] += 1
+            return True
+        if self.opts.limit and self.ok[item.label] >= self.opts.limit:
+            self.skipped["limit"] += 1
+            return True
+        return False
+
+    def _limits_reached(self):
+        labels = self.source.labels
+        return bool(self.opts.limit and labels and
+                    all(self.ok[label] >= self.opts.limit for label in labels))
+
+    # ----------------------------------------------------------- settling
+    async def _worker(self, queue, session):
+        while (item := await queue.get()) is not None:
+            if not await self._acquire(item.label):
+                self.skipped["limit"] += 1
+                continue
+            try:
+                try:
+                    record = await self._settle(item, session)
+                except Exception as e:  # the per-item boundary: record what happened, go on
+                    log.exception("unexpected failure on %s", item.url)
+                    record = Record.failed(item, "error", f"{type(e).__name__}: {e}")
+                self._finish(record)  # counts the success before the limit gate reopens
+            finally:
+                await self._release(item.label)
+
+    async def _acquire(self, label):
+        """With --limit: wait until this label may have one more request in flight."""
+        if not self.opts.limit:
+            return True
+        limit = self.opts.limit
+        async with self.gate:
+            await self.gate.wait_for(
+                lambda: self.ok[label] >= limit or self.ok[label] + self.inflight[label] < limit)
+            if self.ok[label] >= limit:
+                return False
+            self.inflight[label] += 1
+            return True
+
+    async def _release(self, label):
+        if self.opts.limit:
+            async with self.gate:
+                self.inflight[label] -= 1
+                self.gate.notify_all()
+
+    async def _settle(self, item, session):
+        start = time.monotonic()
+        problem = fetching.check_url(item.url)
+        if problem:
+            record = Record.failed(item, "bad_url", problem)
+        else:
+            got = await fetching.fetch(session, item.url, self.opts, self.placeholders,
+                                       self.proxies(item.url), self.slots)
+            if got.status != "ok":
+                record = Record.failed(item, got.status, got.reason)
+            else:
+                record = await self._keep(item, got.body)
+        record.elapsed = round(time.monotonic() - start, 3)
+        return record
+
+    async def _keep(self, item, body):
+        """Validate (in a worker process), name and store one body."""
+        size = len(body)
+        try:
+            tmp = self.out.stage(body)
+        except OSError as e:
+            return Record.failed(item, "write_error", f"{e.strerror or e}", bytes=size)
+        verdict = await self.validators.check(tmp, item.url)
+        if verdict.status != "ok":
+            self.out.discard(tmp)
+            return Record.failed(item, verdict.status, verdict.reason, bytes=size,
+                                 sha1=verdict.sha1 or None)
+        if self.opts.dedupe and verdict.sha1 in self.kept_sha1:
+            self.out.discard(tmp)
+            return Record.failed(item, "duplicate", f"same bytes as {self.kept_sha1[verdict.sha1]}",
+                                 bytes=size, sha1=verdict.sha1)
+        path = self._claim(item, verdict)
+        if path is None:
+            self.out.discard(tmp)
+            return Record.failed(item, "bad_url", "no safe file name inside --out", bytes=size)
+        try:
+            self.out.commit(tmp, path)
+        except OSError as e:
+            self.out.discard(tmp)
+            self.names.release(path, item.url)
+            self.kept_sha1.pop(verdict.sha1, None)
+            return Record.failed(item, "write_error", f"{path}: {e.strerror or e}", bytes=size)
+        return Record(item.url, item.id, item.label, "ok", "", size, path, verdict.sha1)
+
+    def _claim(self, item, verdict):
+        """A file name for a kept image, or None if it would not be safe."""
+        ext = ".jpg" if self.resize_spec else extension(verdict.format)
+        path = self.names.claim(item.label, file_stem(item.url, item.id), ext, item.url)
+        if not inside(self.out.root, path):  # cannot happen with safe names; never write
+            self.names.release(path, item.url)
+            return None
+        if self.opts.dedupe:
+            self.kept_sha1[verdict.sha1] = path
+        return path
+
+    def _finish(self, record):
+        self.out.append(record)
+        self.past.status[record_key(record.label, record.url)] = record.status
+        self.counts[record.status] += 1
+        if record.status == "ok":
+            self.ok[record.label] += 1
+            self.kept_bytes += record.bytes
+        else:
+            log.debug("%s %s %s", record.status, record.url, record.reason)
+        failed = sum(self.counts.values()) - self.counts["ok"]
+        self.bar.set_postfix_str(f"ok={self.counts['ok']} failed={failed}", refresh=False)
+        self.bar.update()
+
+
+def _drain(queue):
+    while not queue.empty():
+        queue.get_nowait()
+
+
+def _take(items, n):
+    return list(itertools.islice(items, n))

@@ -1,0 +1,417 @@
+"""URL sources: ImageNet URL lists, plain lists, CSV files and the ImageNet text API.
+
+Every source is a stream of :class:`~mlimages.gather.records.Item` values; list files are read
+line by line as bytes (memory stays flat whatever their length, non-UTF-8 lines are tolerated)
+and lines that do not parse are counted in :class:`SourceStats`, never fatal.  The ImageNet
+sources first *plan* the synsets: each wnid gets a folder named from ``words.txt`` as the
+original mlimages did (first name, lower case, spaces to underscores; the wnid without it),
+hyponyms (``--subset``) nested under their parent's folder unless ``flat``::
+
+    OUT/
+      cat/                 n02121808 (words.txt: "domestic cat, house cat, ...")
+        persian_cat/       n02123394, a hyponym, with --subset
+"""
+
+import csv
+import dataclasses
+import hashlib
+import re
+from collections import Counter, deque
+from pathlib import Path
+
+from mlimages.gather.names import safe_component, safe_folder
+from mlimages.gather.records import GatherError, Item
+
+FORMATS = ("auto", "imagenet", "plain", "csv")
+DEFAULT_API = "http://www.image-net.org/api/text/"
+_SURROGATES = re.compile("[\udc80-\udcff]+")
+_WNID = re.compile(r"^n\d{8}$")
+_MAX_EXAMPLES = 5
+
+
+@dataclasses.dataclass
+class SourceOptions:
+    """Where the URLs come from; the names are those of the CLI flags.
+
+    Attributes:
+        urls: a list file (ImageNet ``id<TAB>url``, one URL per line, or CSV ``url,label``).
+        format: "auto" (CSV by suffix, ImageNet if the first line has a TAB), or one of FORMATS.
+        wnid: synset ids to gather from an ImageNet list or the API (empty: the whole list).
+        words: ``words.txt`` (``wnid<TAB>names``) to name synset folders.
+        is_a: ``wordnet.is_a.txt`` (``parent child``) for ``subset`` with a list file.
+        subset: also gather every hyponym of each wnid.
+        flat: hyponym folders side by side instead of nested under their parent's.
+        label: the folder of a plain list (and of CSV rows without a label).
+        api: base URL of the ImageNet text API (or a mirror), used instead of ``urls``.
+        shard: (k, n) with 1 <= k <= n: keep the URLs whose hash falls in part k of n.
+    """
+
+    urls: "str | None" = None
+    format: str = "auto"
+    wnid: tuple = ()
+    words: "str | None" = None
+    is_a: "str | None" = None
+    subset: bool = False
+    flat: bool = False
+    label: "str | None" = None
+    api: "str | None" = None
+    shard: "tuple | None" = None
+
+
+@dataclasses.dataclass
+class SourceStats:
+    """What reading a source found besides URLs."""
+
+    lines: int = 0
+    bad_lines: int = 0
+    bad_examples: list = dataclasses.field(default_factory=list)  # "file:line: text"
+    other_shard: int = 0
+
+    def bad(self, where, raw):
+        self.bad_lines += 1
+        if len(self.bad_examples) < _MAX_EXAMPLES:
+            self.bad_examples.append(f"{where}: {raw[:120]!r}")
+
+
+class Source:
+    """An iterable of Items plus what is known before reading it.
+
+    Attributes:
+        stats (SourceStats): filled while iterating.
+        labels (tuple or None): every folder the source can yield, when known in advance
+            (ImageNet with wnids), so that ``--limit`` can stop reading early.
+        description (str): for the report.
+    """
+
+    def __init__(self, items, stats, labels, description):
+        self._items, self.stats, self.labels, self.description = items, stats, labels, description
+
+    def __iter__(self):
+        return iter(self._items)
+
+
+def open_source(opts):
+    """Plan the folders and return a :class:`Source` streaming the Items of ``opts``.
+
+    Raises:
+        GatherError: no list or API given, an unreadable file, a bad shard or wnid, an API
+            that does not answer.
+    """
+    _check(opts)
+    stats = SourceStats()
+    if opts.api:
+        api = ApiCatalog(opts.api)
+        plan = plan_synsets(opts.wnid, api.children, api.names, opts.subset, opts.flat)
+        items = _sharded(iter_api(api, plan), opts.shard, stats)
+        return Source(items, stats, tuple(plan.values()), f"ImageNet API {opts.api}")
+    path = Path(opts.urls)
+    fmt = detect_format(path) if opts.format == "auto" else opts.format
+    if fmt == "imagenet":
+        plan = None
+        if opts.wnid:
+            files = FileCatalog(opts.words, opts.is_a)
+            plan = plan_synsets(opts.wnid, files.children, files.names, opts.subset, opts.flat)
+        words = None if plan is not None else FileCatalog(opts.words, None)
+        items = iter_imagenet(path, plan, words, stats)
+        labels = None if plan is None else tuple(plan.values())
+    elif fmt == "csv":
+        items, labels = iter_csv(path, opts.label, stats), None
+    else:
+        folder = safe_folder(opts.label or "")
+        items, labels = iter_plain(path, folder, stats), (folder,)
+    return Source(_sharded(items, opts.shard, stats), stats, labels, f"{fmt} list {path}")
+
+
+def _check(opts):
+    if opts.format not in FORMATS:
+        raise GatherError(f"format={opts.format!r}: use one of {FORMATS}")
+    if bool(opts.urls) == bool(opts.api):
+        raise GatherError("give either a URL list (--urls FILE) or the ImageNet API (--api BASE)")
+    if opts.api and not opts.wnid:
+        raise GatherError("--api needs at least one --wnid (e.g. --wnid n02121808)")
+    for wnid in opts.wnid:
+        if not _WNID.match(wnid):
+            raise GatherError(f"--wnid {wnid!r}: expected 'n' and 8 digits, e.g. n02121808")
+    if opts.subset and opts.urls and not opts.is_a:
+        raise GatherError("--subset with a URL list needs --is-a wordnet.is_a.txt "
+                          "(parent child lines) to find the hyponyms")
+    if opts.shard is not None:
+        k, n = opts.shard
+        if not 1 <= k <= n:
+            raise GatherError(f"--shard {k}/{n}: K must be between 1 and N, e.g. 1/{max(n, 2)}")
+    for name in ("urls", "words", "is_a"):
+        value = getattr(opts, name)
+        if value and not Path(value).is_file():
+            raise GatherError(f"--{name.replace('_', '-')} {value}: no such file")
+
+
+def detect_format(path):
+    """"csv" for a .csv file, "imagenet" if the first data line has a TAB, else "plain"."""
+    if path.suffix.lower() == ".csv":
+        return "csv"
+    with open(path, "rb") as f:
+        for raw in f:
+            line = raw.strip()
+            if line and not line.startswith(b"#"):
+                return "imagenet" if b"\t" in line else "plain"
+    return "plain"
+
+
+def in_shard(url, shard):
+    """True if ``url`` belongs to shard (k, n): a stable hash of the URL, so machines agree."""
+    k, n = shard
+    digest = hashlib.sha1(url.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % n == k - 1
+
+
+def _sharded(items, shard, stats):
+    for item in items:
+        if shard is None or in_shard(item.url, shard):
+            yield item
+        else:
+            stats.other_shard += 1
+
+
+def decode_url(raw):
+    """List bytes -> URL text; bytes that are not UTF-8 become %XX (the same request)."""
+    text = raw.decode("utf-8", "surrogateescape")
+    return _SURROGATES.sub(lambda m: "".join(f"%{ord(c) - 0xDC00:02X}" for c in m.group()), text)
+
+
+def _text(raw):
+    return raw.decode("utf-8", "replace")
+
+
+# ------------------------------------------------------------------ list files
+def iter_imagenet(path, plan, words, stats):
+    """Stream ``id<TAB>url`` lines (split at the first TAB; URLs may hold spaces).
+
+    Args:
+        path (Path): e.g. ``fall11_urls.txt``.
+        plan (dict or None): wnid -> folder; lines of other synsets are skipped.
+            None gathers every synset, each into a folder named by ``words``.
+        words (FileCatalog or None): names the folders when ``plan`` is None.
+        stats (SourceStats): counts lines and bad lines.
+
+    Yields:
+        Item: with ``id`` the ImageNet image id.
+    """
+    wanted = None if plan is None else {w.encode(): folder for w, folder in plan.items()}
+    folders, used = {}, set()
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            line = raw.strip()
+            if not line or line.startswith(b"#"):
+                continue
+            stats.lines += 1
+            key, tab, url = line.partition(b"\t")
+            key, url = key.strip(), url.strip()
+            if not tab or not key or not url:
+                stats.bad(f"{path}:{lineno}", raw)
+                continue
+            wnid = key.split(b"_", 1)[0]
+            if wanted is not None:
+                folder = wanted.get(wnid)
+                if folder is None:
+                    continue
+            else:
+                folder = folders.get(wnid) or _unplanned_folder(wnid, words, folders, used)
+            yield Item(decode_url(url), _text(key), folder)
+
+
+def _unplanned_folder(wnid, words, folders, used):
+    """Folder of a synset met in a list gathered whole; a repeated name gets its wnid."""
+    text = _text(wnid)
+    name = safe_component(words.name(text) if words else text)
+    if name.lower() in used:
+        name = f"{name}_{safe_component(text)}"
+    used.add(name.lower())
+    folders[wnid] = name
+    return name
+
+
+def iter_plain(path, folder, stats):
+    """Stream a list with one URL per line (blank lines and ``#`` comments skipped)."""
+    with open(path, "rb") as f:
+        for raw in f:
+            line = raw.strip()
+            if line and not line.startswith(b"#"):
+                stats.lines += 1
+                yield Item(decode_url(line), None, folder)
+
+
+def iter_csv(path, default_label, stats):
+    """Stream a CSV with ``url`` and ``label`` columns (optional ``id``); header detected.
+
+    Without a header row the first column is the URL and the second the label.  Rows without
+    a URL are bad lines; rows without a label go to ``default_label`` (or the top folder).
+    """
+    with open(path, "rb") as f:
+        lines = (decode_url(raw) for raw in f)
+        reader = csv.reader(lines)
+        columns = None
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if columns is None:
+                columns = _csv_columns(row)
+                if columns[3]:
+                    continue
+            stats.lines += 1
+            url_col, label_col, id_col, _ = columns
+            url = row[url_col].strip() if url_col < len(row) else ""
+            if not url:
+                stats.bad(f"{path}:{reader.line_num}", ",".join(row))
+                continue
+            label = row[label_col].strip() if label_col is not None and label_col < len(row) else ""
+            key = row[id_col].strip() if id_col is not None and id_col < len(row) else None
+            yield Item(url, key or None, safe_folder(label or default_label or ""))
+
+
+def _csv_columns(first_row):
+    """(url column, label column, id column, whether the first row is a header)."""
+    cells = [c.strip().lower() for c in first_row]
+    if "url" in cells:
+        index = {name: i for i, name in reversed(list(enumerate(cells)))}
+        return index["url"], index.get("label"), index.get("id"), True
+    return 0, (1 if len(first_row) > 1 else None), None, False
+
+
+# ------------------------------------------------------------------ synsets
+def plan_synsets(roots, children_of, names_of, subset, flat):
+    """Give each synset to gather a folder.
+
+    Args:
+        roots (sequence of str): the wnids asked for.
+        children_of (callable): wnid -> list of hyponym wnids.
+        names_of (callable): iterable of wnids -> {wnid: name} (names may be missing).
+        subset (bool): add every hyponym, breadth first; a synset reached twice is taken once.
+        flat (bool): hyponym folders at the top instead of nested under the parent's.
+
+    Returns:
+        dict: wnid -> relative POSIX folder, in gathering order.  Siblings that would share a
+        folder name are told apart by their wnid (``crane_n02012849``).
+    """
+    order, parent, queue = [], {}, deque((w, None) for w in roots)
+    while queue:
+        wnid, up = queue.popleft()
+        if wnid in parent:
+            continue
+        parent[wnid] = up
+        order.append(wnid)
+        if subset:
+            queue.extend((child, wnid) for child in children_of(wnid) if child not in parent)
+    names = names_of(order)
+    base = {w: safe_component(names.get(w) or w) for w in order}
+
+    def group(w):
+        return None if flat or parent[w] is None else parent[w]
+
+    taken = Counter((group(w), base[w].lower()) for w in order)
+    folders = {}
+    for w in order:
+        name = base[w] if taken[group(w), base[w].lower()] == 1 else f"{base[w]}_{w}"
+        top = group(w)
+        folders[w] = name if top is None else f"{folders[top]}/{name}"
+    return folders
+
+
+def folder_name(names_line):
+    """``"domestic cat, house cat"`` -> ``"domestic_cat"`` (the original's rule)."""
+    first = names_line.split(",")[0].strip()
+    return first.lower().replace(" ", "_")
+
+
+class FileCatalog:
+    """Synset names and hyponyms from ``words.txt`` and ``wordnet.is_a.txt``."""
+
+    def __init__(self, words=None, is_a=None):
+        self.words, self.is_a = words, is_a
+        self._children = None
+        self._all_names = None
+
+    def names(self, wnids):
+        """{wnid: folder name} for the wnids found in ``words.txt`` (streamed once)."""
+        if not self.words:
+            return {}
+        wanted, found = set(wnids), {}
+        with open(self.words, "rb") as f:
+            for raw in f:
+                wnid, tab, text = raw.partition(b"\t")
+                wnid = _text(wnid.strip())
+                if tab and wnid in wanted:
+                    found[wnid] = folder_name(_text(text))
+        return found
+
+    def name(self, wnid):
+        """One synset's folder name (loads all of ``words.txt`` once: ~82k short lines)."""
+        if self._all_names is None:
+            self._all_names = self.names(_all_wnids(self.words)) if self.words else {}
+        return self._all_names.get(wnid) or wnid
+
+    def children(self, wnid):
+        if self._children is None:
+            self._children = _read_is_a(self.is_a)
+        return sorted(self._children.get(wnid, ()))
+
+
+def _all_wnids(words):
+    with open(words, "rb") as f:
+        return [_text(raw.partition(b"\t")[0].strip()) for raw in f]
+
+
+def _read_is_a(path):
+    children = {}
+    with open(path, "rb") as f:
+        for raw in f:
+            parts = _text(raw).split()
+            if len(parts) == 2:
+                children.setdefault(parts[0], set()).add(parts[1])
+    return children
+
+
+class ApiCatalog:
+    """The ImageNet text API as the original called it (or a mirror at ``base``)."""
+
+    def __init__(self, base, timeout=30):
+        import requests  # only this source needs it: keeps the start of other runs fast
+
+        self.base = base if base.endswith("/") else base + "/"
+        self.timeout = timeout
+        self.session = requests.Session()
+        self._errors = requests.RequestException
+
+    def _get(self, endpoint, wnid):
+        url = f"{self.base}{endpoint}?wnid={wnid}"
+        try:
+            answer = self.session.get(url, timeout=self.timeout)
+            answer.raise_for_status()
+        except self._errors as e:
+            raise GatherError(
+                f"ImageNet API {url}: {e}. image-net.org no longer serves this API: pass "
+                f"--api BASE for a mirror, or use --urls fall11_urls.txt --words words.txt"
+            ) from None
+        return [ln.strip() for ln in answer.text.replace("\r", "").split("\n") if ln.strip()]
+
+    def names(self, wnids):
+        found = {}
+        for wnid in wnids:
+            lines = self._get("wordnet.synset.getwords", wnid)
+            if lines:
+                found[wnid] = folder_name(lines[0])
+        return found
+
+    def children(self, wnid):
+        # The answer: the wnid itself on the first line, then one "-nXXXXXXXX" per child.
+        return [ln.lstrip("-") for ln in self._get("wordnet.structure.hyponym", wnid)[1:]
+                if _WNID.match(ln.lstrip("-"))]
+
+    def urls(self, wnid):
+        return self._get("imagenet.synset.geturls", wnid)
+
+
+def iter_api(api, plan):
+    """Items for each planned synset, from the API's URL list (no ids: names come from URLs)."""
+    for wnid, folder in plan.items():
+        for url in api.urls(wnid):
+            yield Item(url, None, folder)

@@ -474,9 +474,8 @@ def _library_errors():
     from mlimages.sizes import SizeError
     from mlimages.train import GpuError, TrainError, TrainingDiverged
     return (GatherError, ImageError, LabelError, ListFileError, MeanError, FileNotFoundError,
-            FinetuneError,
-            LoaderError, ModelError, PredictError, SizeError, GpuError, TrainError,
-            TrainingDiverged)
+            FinetuneError, LoaderError, ModelError, PredictError, SizeError, GpuError,
+            TrainError, TrainingDiverged)
 
 
 def main(argv=None):

@@ -14,7 +14,9 @@ The two alternate step by step (two copies of the network), so that both see the
 a shared machine.  The loader's cost is (pipeline step time / memory step time - 1), the bar
 is 5%; the time spent waiting for the next batch is printed too (it leaves out the CPU the
 loader's threads take from the model while they prefetch, which the difference includes, but
-it is far less noisy).  Three rounds of ITERATIONS steps per mode (after one warm-up step
+it is far less noisy), and the loader's CPU time per batch, measured alone, against the
+model's CPU time per step: an upper bound of what the loader can take from the model, far
+less sensitive to the other processes of a shared machine than wall-clock differences.  Three rounds of ITERATIONS steps per mode (after one warm-up step
 each), medians over the rounds.
 AlexNet on 2 CPU cores does about 5-7 images/s, so the default run takes a few minutes.
 """
@@ -64,27 +66,33 @@ def time_round(data, arch, crop, batchsize, iterations, seed):
     is timed on its own too.
 
     Returns:
-        (pipeline step seconds, loader wait seconds, memory step seconds): lists.
+        lists of seconds: pipeline steps, waits for the loader, memory steps, the CPU time
+        (all threads of the process) of pipeline and memory steps, and the wall and CPU time
+        per batch of the loader alone (the batches for the memory steps, collected first).
     """
+    start, cpu = time.perf_counter(), time.process_time()
     with BatchLoader(*data, crop, batchsize, train=True, seed=seed) as loader:
         batches = [tuple(np.array(a) for a in next(loader)) for _ in range(iterations + 1)]
+    alone = (time.perf_counter() - start) / len(batches), (time.process_time() - cpu) / len(batches)
     piped, piped_opt = make_model(arch, crop)
     model, optimizer = make_model(arch, crop)
-    pipe, wait, memory = [], [], []
+    pipe, wait, memory, pipe_cpu, memory_cpu = [], [], [], [], []
     with BatchLoader(*data, crop, batchsize, train=True, seed=seed) as loader:
         piped_opt.update(piped, *converter(next(loader)))   # warm-ups (and the loader's start)
         optimizer.update(model, *batches[0])
         for x, t in batches[1:]:
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             batch = next(loader)
             waited = time.perf_counter() - start
             piped_opt.update(piped, *converter(batch))
             pipe.append(time.perf_counter() - start)
+            pipe_cpu.append(time.process_time() - cpu)
             wait.append(waited)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             optimizer.update(model, x, t)
             memory.append(time.perf_counter() - start)
-    return pipe, wait, memory
+            memory_cpu.append(time.process_time() - cpu)
+    return pipe, wait, memory, pipe_cpu, memory_cpu, [alone[0]], [alone[1]]
 
 
 def main():
@@ -100,23 +108,26 @@ def main():
         data = make_data(tmp, args.images)
         rows = []
         for r in range(args.rounds):
-            pipe, wait, mem = (sum(v) / len(v) for v in time_round(
-                data, args.arch, crop, args.batchsize, args.iterations, seed=100 + r))
-            rows.append((pipe, wait, mem))
+            row = [sum(v) / len(v) for v in time_round(
+                data, args.arch, crop, args.batchsize, args.iterations, seed=100 + r)]
+            pipe, wait, mem, pipe_cpu, mem_cpu, alone, alone_cpu = row
+            rows.append(row)
             print(f"round {r + 1}: pipeline {args.batchsize / pipe:6.2f} img/s "
-                  f"({pipe:.3f} s/step, {wait:.4f} s waiting for the loader), memory "
-                  f"{args.batchsize / mem:6.2f} img/s ({mem:.3f} s/step), "
-                  f"difference {pipe / mem - 1:+.1%}", flush=True)
-    pipe = statistics.median(p for p, _, _ in rows)
-    mem = statistics.median(m for _, _, m in rows)
+                  f"({pipe:.3f} s/step, {wait:.4f} s waiting for the loader, {pipe_cpu:.2f} s "
+                  f"CPU), memory {args.batchsize / mem:6.2f} img/s ({mem:.3f} s/step, "
+                  f"{mem_cpu:.2f} s CPU), difference {pipe / mem - 1:+.1%} wall; loader "
+                  f"alone {alone:.3f} s, {alone_cpu:.3f} s CPU per batch", flush=True)
+    med = statistics.median
+    pipe, mem = med(r[0] for r in rows), med(r[2] for r in rows)
     print(f"\n{args.arch}, batch {args.batchsize}, crop {crop}, CPU, medians of {args.rounds} "
           f"rounds x {args.iterations} steps:")
     print(f"  full pipeline      {args.batchsize / pipe:6.2f} images/s")
     print(f"  model only         {args.batchsize / mem:6.2f} images/s")
-    print(f"  step time, pipeline / model only - 1: "
-          f"{statistics.median(p / m - 1 for p, _, m in rows):+.1%}  (bar: at most +5%)")
-    print(f"  waiting for the loader: {statistics.median(w / p for p, w, _ in rows):.2%} "
-          "of the pipeline step")
+    print(f"  step time, pipeline / model only - 1: {med(r[0] / r[2] - 1 for r in rows):+.1%} "
+          "(bar: at most +5%)")
+    print(f"  waiting for the loader: {med(r[1] / r[0] for r in rows):.2%} of the pipeline step")
+    print(f"  the loader's CPU per batch / the model's CPU per step: "
+          f"{med(r[6] / r[4] for r in rows):.1%} (all of its work, as if none overlapped)")
 
 
 if __name__ == "__main__":

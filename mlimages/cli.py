@@ -474,10 +474,9 @@ def _library_errors():
     from mlimages.predict import PredictError
     from mlimages.sizes import SizeError
     from mlimages.train import GpuError, TrainError, TrainingDiverged
-    return (DemoError, GatherError, ImageError, LabelError, ListFileError, MeanError, FileNotFoundError,
-            FinetuneError,
-            LoaderError, ModelError, PredictError, SizeError, GpuError, TrainError,
-            TrainingDiverged)
+    return (DemoError, GatherError, ImageError, LabelError, ListFileError, MeanError,
+            FileNotFoundError, FinetuneError, LoaderError, ModelError, PredictError, SizeError,
+            GpuError, TrainError, TrainingDiverged)
 
 
 def main(argv=None):

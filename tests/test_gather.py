@@ -62,7 +62,7 @@ def write_list(path, urls):
 
 @pytest.fixture
 def broken_site(site, tmp_path):
-    """Every kind of answer the issue lists; returns (site, {url: expected status}, --placeholder)."""
+    """Every kind of answer the issue lists: (site, {url: expected status}, --placeholder)."""
     good = image_bytes((200, 150), seed=1)
     user_placeholder = placeholder_image((320, 240), "Image removed by its owner")
     user_file = tmp_path / "removed.png"

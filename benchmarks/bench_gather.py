@@ -173,8 +173,11 @@ def run_once(name, argv, data, workdir):
         site.close()
     if done.returncode != 0:
         print(f"{name} failed ({done.returncode}):\n{done.stderr[-2000:]}", file=sys.stderr)
+    load = float(Path("/proc/loadavg").read_text().split()[0]) if Path("/proc/loadavg").exists() \
+        else float("nan")
     counts = evaluate(out, (data / "placeholder.png").read_bytes())
-    counts.update(wall_s=wall, urls_per_s=len(paths) / wall, good_per_s=counts["good"] / wall)
+    counts.update(wall_s=wall, urls_per_s=len(paths) / wall, good_per_s=counts["good"] / wall,
+                  load=load)
     shutil.rmtree(out, ignore_errors=True)
     return counts
 
@@ -218,7 +221,8 @@ def main(argv=None):
                 print(f"  run {r + 1} {name:<30} {counts['wall_s']:6.2f} s  "
                       f"{counts['good_per_s']:6.1f} good/s  kept {counts['files']} files: "
                       f"{counts['good']} good, {counts['broken']} broken, "
-                      f"{counts['placeholder']} placeholders", flush=True)
+                      f"{counts['placeholder']} placeholders  (load {counts['load']:.1f})",
+                      flush=True)
     report(results)
 
 

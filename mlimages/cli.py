@@ -111,7 +111,8 @@ def _add_gather(sub):
     keep.add_argument("--resize-mode", choices=("downscale", "crop", "squash"),
                       default="downscale", help="how --resize fits the image")
     keep.add_argument("--quality", type=int, default=90, help="JPEG quality with --resize")
-    p.add_argument("--decode-workers", type=int, help="decoding processes; without it: one a core, less one for the event loop")
+    p.add_argument("--decode-workers", type=int,
+                   help="decoding processes; without it: one a core, less one for the event loop")
     p.add_argument("--log", metavar="FILE", help="log file; without it: OUT/gather.log")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -62,7 +62,7 @@ def write_list(path, urls):
 
 @pytest.fixture
 def broken_site(site, tmp_path):
-    """Every kind of answer the issue lists; returns (site, {url: expected status}, --placeholder)."""
+    """Every kind of answer the issue lists: (site, {url: expected status}, --placeholder)."""
     good = image_bytes((200, 150), seed=1)
     user_placeholder = placeholder_image((320, 240), "Image removed by its owner")
     user_file = tmp_path / "removed.png"
@@ -345,3 +345,27 @@ def test_killed_mid_run_then_rerun_equals_an_uninterrupted_run(slow_site, tmp_pa
     assert sum(r["status"] == "ok" for r in records.values()) == 50
     assert all(r["path"].startswith("good_things/") for r in records.values()
                if r["path"] and r["id"].startswith("n01000001"))
+
+
+@pytest.mark.slow
+def test_ctrl_c_finishes_what_is_in_flight_and_leaves_a_consistent_folder(slow_site, tmp_path):
+    site = slow_site
+    urls = [site.add(f"/c/{i}.jpg", Answer(200, image_bytes(seed=i))) for i in range(80)]
+    listing = write_list(tmp_path / "urls.txt", urls)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "mlimages", "gather", "--urls", listing, "--out", str(out),
+           "--parallel", "4", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(kept_files(out) if out.exists() else []) < 5 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["completed"] is False and summary["this_run"]["ok"] < 80
+    assert_manifest_matches_folder(out)
+    assert not (out / ".gather-tmp").exists()
+    subprocess.run(cmd, check=True, capture_output=True)
+    records = assert_manifest_matches_folder(out)
+    assert len(records) == 80 and all(r["status"] == "ok" for r in records.values())

@@ -1,4 +1,4 @@
-"""URL sources: ImageNet lists, plain lists, CSV, the ImageNet text API (mlimages/gather/sources.py)."""
+"""URL sources: ImageNet, plain and CSV lists, the ImageNet API (mlimages/gather/sources.py)."""
 
 import tracemalloc
 
@@ -147,7 +147,8 @@ def test_bad_source_options_are_refused(tmp_path):
 
 def test_imagenet_api_on_a_local_mirror(site):
     base = "/api/text/"
-    site.add(base + "wordnet.synset.getwords?wnid=n02121808", Answer(200, b"domestic cat\nhouse cat\n"))
+    site.add(base + "wordnet.synset.getwords?wnid=n02121808",
+             Answer(200, b"domestic cat\nhouse cat\n"))
     site.add(base + "wordnet.synset.getwords?wnid=n02123394", Answer(200, b"Persian cat\n"))
     site.add(base + "wordnet.structure.hyponym?wnid=n02121808",
              Answer(200, b"n02121808\r\n-n02123394\r\n"))

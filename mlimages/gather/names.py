@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 
 MAX_NAME_BYTES = 120  # ext4 and most filesystems allow 255 bytes; leave room for suffixes
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+_INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format (bidi), surrogates, separators
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                     *(f"lpt{i}" for i in range(10))}
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp",
@@ -34,7 +35,7 @@ def safe_component(text, max_bytes=MAX_NAME_BYTES):
         str: a name without separators, control characters or leading dots.
     """
     text = unicodedata.normalize("NFC", str(text))
-    text = "".join("_" if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") else c for c in text)
+    text = "".join("_" if unicodedata.category(c) in _INVISIBLE else c for c in text)
     text = _UNSAFE.sub("_", text).strip(" .")
     if not text or set(text) <= {"."}:
         text = "_"

@@ -12,7 +12,6 @@ import asyncio
 import concurrent.futures
 import itertools
 import logging
-import os
 import time
 from collections import Counter
 

@@ -151,18 +151,20 @@ def _blob(pb, blob, array):
 
 
 def write_caffemodel(path, rng):
-    """A tiny Caffe net: conv1 (32@5x5, pad 2) and conv2 (64@3x3, pad 1, group 2)."""
+    """A tiny Caffe net shaped like ``small``: conv1 (24@6x6, stride 2, pad 2) and conv2
+    (48@3x3, pad 1, group 2)."""
     _, pb = caffe_modules()
     net = pb.NetParameter(name="tiny")
-    w1, b1 = rng.standard_normal((32, 3, 5, 5)), rng.standard_normal(32)
-    w2, b2 = rng.standard_normal((64, 16, 3, 3)), rng.standard_normal(64)
-    for name, bottom, w, b, pad, group in (("conv1", "data", w1, b1, 2, 1),
-                                           ("conv2", "conv1", w2, b2, 1, 2)):
+    w1, b1 = rng.standard_normal((24, 3, 6, 6)), rng.standard_normal(24)
+    w2, b2 = rng.standard_normal((48, 12, 3, 3)), rng.standard_normal(48)
+    for name, bottom, w, b, pad, stride, group in (("conv1", "data", w1, b1, 2, 2, 1),
+                                                   ("conv2", "conv1", w2, b2, 1, 1, 2)):
         layer = net.layer.add(name=name, type="Convolution", bottom=[bottom], top=[name])
         param = layer.convolution_param
         param.num_output, param.group = w.shape[0], group
         param.kernel_size.append(w.shape[2])
         param.pad.append(pad)
+        param.stride.append(stride)
         _blob(pb, layer.blobs.add(), w.astype(np.float32))
         _blob(pb, layer.blobs.add(), b.astype(np.float32))
     path.write_bytes(net.SerializeToString())
@@ -174,8 +176,8 @@ def test_caffe_weights_map_onto_our_layers_for_rgb_scaled_input(tmp_path):
     w1, w2 = write_caffemodel(tmp_path / "tiny.caffemodel", rng)
     weights = read_caffemodel(tmp_path / "tiny.caffemodel")
     np.testing.assert_array_equal(weights["conv1/W"], w1[:, ::-1] * 255)
-    assert weights["conv2/W"].shape == (64, 32, 3, 3)           # groups expanded
-    assert not weights["conv2/W"][:32, 16:].any() and not weights["conv2/W"][32:, :16].any()
+    assert weights["conv2/W"].shape == (48, 24, 3, 3)           # groups expanded
+    assert not weights["conv2/W"][:24, 12:].any() and not weights["conv2/W"][24:, :12].any()
 
     model = materialised("small", 2, insize=64).predictor
     report = load_matching(model, read_weights(tmp_path / "tiny.caffemodel"))

@@ -208,7 +208,7 @@ def test_nan_loss_stops_keeping_the_last_good_snapshot(small_dataset, tmp_path):
 
 
 def test_a_crop_that_does_not_fit_fails_before_anything_is_written(small_dataset, tmp_path):
-    with pytest.raises(SizeError, match="does not fit small.*Nearest sizes that fit: 24 and 32"):
+    with pytest.raises(SizeError, match="does not fit small.*Nearest sizes that fit: 16 and 32"):
         train(options(small_dataset, tmp_path / "out", crop=30), progress=False)
     assert not (tmp_path / "out").exists()
 

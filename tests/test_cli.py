@@ -23,10 +23,3 @@ def test_help_shows_defaults():
 def test_no_command_prints_help_and_fails():
     out = subprocess.run([sys.executable, "-m", "mlimages"], capture_output=True, text=True)
     assert out.returncode == 2 and "usage: mlimages" in out.stdout
-
-
-def test_demo_quick_labels_a_generated_tree(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mlimages", "demo", "--quick", "--out",
-                          str(tmp_path / "demo")], capture_output=True, text=True)
-    assert out.returncode == 0, out.stderr
-    assert (tmp_path / "demo" / "lists" / "train.txt").exists()

@@ -275,7 +275,8 @@ def _add_train(sub):
     p.add_argument("--val", **g, help="validation list file")
     p.add_argument("--root", default=".", **g, help="folder the list paths are relative to")
     p.add_argument("--mean", default="mean.npy", **g, help="mean image from `mlimages mean`")
-    p.add_argument("--label-def", **g, help="class names (default: label_def.txt beside TRAIN)")
+    p.add_argument("--label-def", **g, metavar="FILE",
+                   help="class names; none given: label_def.txt beside TRAIN")
     p.add_argument("--out", default="result", **g, help="output folder")
     p.add_argument("--arch", default="alex", choices=ARCH_NAMES, **g, help="network")
     p.add_argument("--epoch", type=int, default=10, **g, help="epochs to train")

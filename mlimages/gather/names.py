@@ -16,6 +16,7 @@ import unicodedata
 from urllib.parse import unquote, urlsplit
 
 MAX_NAME_BYTES = 120  # ext4 and most filesystems allow 255 bytes; leave room for suffixes
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.,+=@-]*[A-Za-z0-9_=+@-]\Z|[A-Za-z0-9_]\Z")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format (bidi), surrogates, separators
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
@@ -34,7 +35,11 @@ def safe_component(text, max_bytes=MAX_NAME_BYTES):
     Returns:
         str: a name without separators, control characters or leading dots.
     """
-    text = unicodedata.normalize("NFC", str(text))
+    text = str(text)
+    if len(text) <= max_bytes and _PLAIN.match(text) and \
+            text.split(".")[0].lower() not in _WINDOWS_DEVICES:
+        return text  # the common case (ImageNet ids, photo names): nothing to change
+    text = unicodedata.normalize("NFC", text)
     text = "".join("_" if unicodedata.category(c) in _INVISIBLE else c for c in text)
     text = _UNSAFE.sub("_", text).strip(" .")
     if not text or set(text) <= {"."}:

@@ -85,6 +85,12 @@ def _add_gather(sub):
     src.add_argument("--limit", type=int, metavar="N",
                      help="stop each label (synset) after N images kept")
     p.add_argument("--out", required=True, help="output folder (images, manifest, summary)")
+    p.add_argument("--merge", nargs="+", metavar="SHARD_DIR",
+                   help="instead of downloading, merge the --out folders of --shard K/N runs "
+                        "into --out; with --urls (same source flags, no --shard) also check "
+                        "that no URL of the list is missing")
+    p.add_argument("--move", action="store_true",
+                   help="with --merge: move the images out of the shard folders, not copy")
     net = p.add_argument_group("download")
     net.add_argument("--parallel", type=int, default=32, help="requests in flight")
     net.add_argument("--per-host", type=int, default=16, help="requests in flight per host")
@@ -124,6 +130,8 @@ def _run_gather(args):
     source = SourceOptions(
         urls=args.urls, format=args.format, wnid=wnids, words=args.words, is_a=args.is_a,
         subset=args.subset, flat=args.flat, label=args.label, api=args.api, shard=args.shard)
+    if args.merge:
+        return _run_gather_merge(args, source if (args.urls or args.api) else None)
     opts = GatherOptions(
         parallel=args.parallel, per_host=args.per_host, timeout=args.timeout,
         retries=args.retries, backoff=args.backoff, max_bytes=args.max_bytes,
@@ -135,6 +143,14 @@ def _run_gather(args):
     _log_to_file(args.log or os.path.join(args.out, "gather.log"), args.quiet)
     result = gather(source, args.out, opts, progress=not args.quiet)
     print(summary_table(result))
+    print(f"wrote {result.manifest} and {result.summary_path}")
+    return 0
+
+
+def _run_gather_merge(args, source):
+    from mlimages.gather.merge import merge_shards, merge_table
+    result = merge_shards(args.merge, args.out, source, move=args.move)
+    print(merge_table(result))
     print(f"wrote {result.manifest} and {result.summary_path}")
     return 0
 

@@ -322,6 +322,10 @@ def _add_train(sub):
                    help="freeze every layer from the input up to and including LAYER")
     p.add_argument("--pretrained-lr-scale", type=float, default=1.0, **g,
                    help="learning-rate factor for loaded layers that are not frozen")
+    p.add_argument("--distributed", action="store_true",
+                   help="one rank of `mpiexec -n N mlimages train ... --distributed`: data-"
+                        "parallel over MPI (ChainerMN); --batchsize is per rank, the effective "
+                        "batch is N times it; needs pip install 'mlimages[mpi]'")
     p.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
 
@@ -330,7 +334,7 @@ def _names(text):
 
 
 _FINETUNE_ARGS = ("init_model", "freeze", "freeze_until", "pretrained_lr_scale")
-_NOT_OPTIONS = ("command", "verbose", "resume", "quiet", "given")
+_NOT_OPTIONS = ("command", "verbose", "resume", "quiet", "given", "distributed")
 
 
 def _train_options(args):
@@ -372,11 +376,13 @@ def _run_train(args):
 
     old = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet)
+        result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet,
+                       distributed=args.distributed)
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
-    print(summary(result))
+    if result.rank == 0:  # under mpiexec, one report
+        print(summary(result))
     return 130 if result.interrupted else 0
 
 
@@ -480,6 +486,7 @@ def build_parser():
 def _library_errors():
     """The error types that are the user's to fix: printed as one line."""
     from mlimages.demo import DemoError
+    from mlimages.distributed import DistributedError
     from mlimages.gather import GatherError
     from mlimages.image import ImageError
     from mlimages.label import LabelError
@@ -493,7 +500,7 @@ def _library_errors():
     from mlimages.train import GpuError, TrainError, TrainingDiverged
     return (DemoError, GatherError, ImageError, LabelError, ListFileError, MeanError,
             FileNotFoundError, FinetuneError, LoaderError, ModelError, PredictError, SizeError,
-            GpuError, TrainError, TrainingDiverged)
+            GpuError, TrainError, TrainingDiverged, DistributedError)
 
 
 def main(argv=None):

@@ -1,7 +1,6 @@
 """gather --merge: shard folders of one URL list -> one folder equal to an unsharded run."""
 
 import json
-from pathlib import Path
 
 import pytest
 

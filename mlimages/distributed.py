@@ -110,6 +110,25 @@ def multi_node_evaluator(evaluator, ranks):
 
 
 @contextlib.contextmanager
+def cpu_share(ranks, gpu):
+    """On the CPU, limit this rank's BLAS threads to its share of the node's cores.
+
+    Each process's BLAS otherwise starts one thread per core, so N ranks on a node run N times
+    too many threads that spin against each other: measured on 2 cores, 2 ranks with 2 BLAS
+    threads each trained at 0.8x the images/s of one process, with 1 thread each at 1.8x
+    (benchmarks/RESULTS.md).  The limit is lifted when the block ends.
+    """
+    if gpu >= 0:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+    import os
+    share = max(1, (os.cpu_count() or 1) // ranks.comm.intra_size)
+    with threadpool_limits(limits=share, user_api="blas"):
+        yield
+
+
+@contextlib.contextmanager
 def abort_on_error(ranks):
     """Any exception on this rank ends every rank (``MPI_Abort``) instead of a hang.
 

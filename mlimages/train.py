@@ -386,9 +386,9 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False):
     """
     if not distributed:
         return _train(opts, resume, stop, progress, None)
-    from mlimages.distributed import AnyRankStop, abort_on_error, communicator
+    from mlimages.distributed import AnyRankStop, abort_on_error, communicator, cpu_share
     ranks = communicator(opts.gpu)
-    with abort_on_error(ranks):
+    with abort_on_error(ranks), cpu_share(ranks, opts.gpu):
         return _train(opts, resume, AnyRankStop(stop, ranks), progress and ranks.rank == 0,
                       ranks)
 

@@ -85,6 +85,12 @@ def _add_gather(sub):
     src.add_argument("--limit", type=int, metavar="N",
                      help="stop each label (synset) after N images kept")
     p.add_argument("--out", required=True, help="output folder (images, manifest, summary)")
+    p.add_argument("--merge", nargs="+", metavar="SHARD_DIR",
+                   help="instead of downloading, merge the --out folders of --shard K/N runs "
+                        "into --out; with --urls (same source flags, no --shard) also check "
+                        "that no URL of the list is missing")
+    p.add_argument("--move", action="store_true",
+                   help="with --merge: move the images out of the shard folders, not copy")
     net = p.add_argument_group("download")
     net.add_argument("--parallel", type=int, default=32, help="requests in flight")
     net.add_argument("--per-host", type=int, default=16, help="requests in flight per host")
@@ -124,6 +130,8 @@ def _run_gather(args):
     source = SourceOptions(
         urls=args.urls, format=args.format, wnid=wnids, words=args.words, is_a=args.is_a,
         subset=args.subset, flat=args.flat, label=args.label, api=args.api, shard=args.shard)
+    if args.merge:
+        return _run_gather_merge(args, source if (args.urls or args.api) else None)
     opts = GatherOptions(
         parallel=args.parallel, per_host=args.per_host, timeout=args.timeout,
         retries=args.retries, backoff=args.backoff, max_bytes=args.max_bytes,
@@ -135,6 +143,14 @@ def _run_gather(args):
     _log_to_file(args.log or os.path.join(args.out, "gather.log"), args.quiet)
     result = gather(source, args.out, opts, progress=not args.quiet)
     print(summary_table(result))
+    print(f"wrote {result.manifest} and {result.summary_path}")
+    return 0
+
+
+def _run_gather_merge(args, source):
+    from mlimages.gather.merge import merge_shards, merge_table
+    result = merge_shards(args.merge, args.out, source, move=args.move)
+    print(merge_table(result))
     print(f"wrote {result.manifest} and {result.summary_path}")
     return 0
 
@@ -307,6 +323,10 @@ def _add_train(sub):
                    help="freeze every layer from the input up to and including LAYER")
     p.add_argument("--pretrained-lr-scale", type=float, default=1.0, **g,
                    help="learning-rate factor for loaded layers that are not frozen")
+    p.add_argument("--distributed", action="store_true",
+                   help="one rank of `mpiexec -n N mlimages train ... --distributed`: data-"
+                        "parallel over MPI (ChainerMN); --batchsize is per rank, the effective "
+                        "batch is N times it; needs pip install 'mlimages[mpi]'")
     p.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
 
@@ -315,7 +335,7 @@ def _names(text):
 
 
 _FINETUNE_ARGS = ("init_model", "freeze", "freeze_until", "pretrained_lr_scale")
-_NOT_OPTIONS = ("command", "verbose", "resume", "quiet", "given")
+_NOT_OPTIONS = ("command", "verbose", "resume", "quiet", "given", "distributed")
 
 
 def _train_options(args):
@@ -357,11 +377,13 @@ def _run_train(args):
 
     old = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet)
+        result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet,
+                       distributed=args.distributed)
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
-    print(summary(result))
+    if result.rank == 0:  # under mpiexec, one report
+        print(summary(result))
     return 130 if result.interrupted else 0
 
 
@@ -465,6 +487,7 @@ def build_parser():
 def _library_errors():
     """The error types that are the user's to fix: printed as one line."""
     from mlimages.demo import DemoError
+    from mlimages.distributed import DistributedError
     from mlimages.gather import GatherError
     from mlimages.image import ImageError
     from mlimages.label import LabelError
@@ -478,7 +501,7 @@ def _library_errors():
     from mlimages.train import GpuError, TrainError, TrainingDiverged
     return (DemoError, GatherError, ImageError, LabelError, ListFileError, MeanError,
             FileNotFoundError, FinetuneError, LoaderError, ModelError, PredictError, SizeError,
-            GpuError, TrainError, TrainingDiverged)
+            GpuError, TrainError, TrainingDiverged, DistributedError)
 
 
 def main(argv=None):

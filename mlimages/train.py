@@ -20,6 +20,9 @@ and writes into ``out``:
 ``model.npz``           the network at the end (or when stopped): what ``predict`` reads
 ======================  ==================================================================
 
+With ``distributed=True`` (under ``mpiexec``) every rank trains on its share of the lists and
+the gradients are averaged every step (see :mod:`mlimages.distributed`); rank 0 alone writes.
+
 Sizes are checked before anything runs (:func:`mlimages.sizes.check_crop`); a NaN or
 infinite loss stops the run without a snapshot of the broken weights; a stop request (the CLI
 sets one on Ctrl-C) or a KeyboardInterrupt ends the run with a snapshot; ``resume`` continues
@@ -146,6 +149,10 @@ class TrainResult(NamedTuple):
     snapshot: "Path | None"
     loaded: object
     frozen: list
+    rank: int = 0
+    ranks: int = 1
+    batchsize: int = 32
+    lr: float = 0.01
 
 
 # ------------------------------------------------------------------ inputs
@@ -219,22 +226,30 @@ def read_mean(path):
     return mean.astype(numpy.float32)
 
 
-def make_iterators(opts, crop, mean):
+def make_iterators(opts, crop, mean, ranks=None):
     """The one place iterators are made: BatchLoaders for training and validation.
 
     Args:
         opts (TrainOptions): lists, root, batch sizes, seed.
         crop (int): input side.  mean: float32 (3, S, S), from :func:`read_mean`.
+        ranks (mlimages.distributed.Ranks or None): when given, each list is first
+            scattered and this rank loads its share only.
 
     Returns:
         (train iterator, validation iterator or None); both yield batches (x, t) with x
         float32 (B, 3, crop, crop) and t int32 (B,); give them :func:`mlimages.loader.converter`.
     """
-    train_iter = BatchLoader(opts.train, opts.root, mean, crop, opts.batchsize,
+    train_list, val_list = opts.train, opts.val
+    if ranks is not None:
+        from mlimages.distributed import scatter_list
+        train_list = scatter_list(ranks, opts.train, opts.out, "train", seed=opts.seed)
+        if opts.val:
+            val_list = scatter_list(ranks, opts.val, opts.out, "val", equal=False)
+    train_iter = BatchLoader(train_list, opts.root, mean, crop, opts.batchsize,
                              train=True, seed=opts.seed, repeat=True)
     val_iter = None
-    if opts.val:
-        val_iter = BatchLoader(opts.val, opts.root, mean, crop, opts.val_batchsize,
+    if val_list:
+        val_iter = BatchLoader(val_list, opts.root, mean, crop, opts.val_batchsize,
                                train=False, repeat=False)
     return train_iter, val_iter
 
@@ -315,7 +330,7 @@ def _latest_or_none(out):
 
 
 # ------------------------------------------------------------------ the run
-def _write_run_files(opts, names, mean, crop, n_classes):
+def _write_run_files(opts, names, mean, crop, n_classes, size=1):
     out = Path(opts.out)
     out.mkdir(parents=True, exist_ok=True)
     listfile.write_label_def(out / "label_def.txt", names)
@@ -324,7 +339,8 @@ def _write_run_files(opts, names, mean, crop, n_classes):
     atomic_write_bytes(out / "mean.npy", buffer.getvalue())
     record = {"options": _absolute(opts).to_json(), "crop": crop,
               "image_size": list(mean.shape[1:]), "resize": DEFAULT_RESIZE,
-              "n_classes": n_classes, "mlimages": __version__}
+              "n_classes": n_classes, "mlimages": __version__,
+              "ranks": size, "effective_batchsize": opts.batchsize * size}
     atomic_write_text(out / "args.json", json.dumps(record, indent=2) + "\n")
 
 
@@ -350,7 +366,7 @@ def load_options(out):
     return TrainOptions(**record["options"])
 
 
-def train(opts, resume=None, stop=None, progress=True):
+def train(opts, resume=None, stop=None, progress=True, distributed=False):
     """Train (or resume) a network as ``opts`` says; see the module docstring for outputs.
 
     Args:
@@ -359,14 +375,32 @@ def train(opts, resume=None, stop=None, progress=True):
         stop: an object with ``is_set()`` (a ``threading.Event``); when set, the run ends
             after the current iteration with a snapshot.  The CLI sets it on Ctrl-C.
         progress (bool): print the table of log lines and a progress bar.
+        distributed (bool): one rank of an ``mpiexec`` job (:mod:`mlimages.distributed`):
+            ``opts.batchsize`` is per rank; a failure on any rank ends every rank.
 
     Returns:
         TrainResult.
+
+    Raises:
+        mlimages.distributed.DistributedError: ``distributed`` without mpi4py.
     """
+    if not distributed:
+        return _train(opts, resume, stop, progress, None)
+    from mlimages.distributed import AnyRankStop, abort_on_error, communicator, cpu_share
+    ranks = communicator(opts.gpu)
+    with abort_on_error(ranks), cpu_share(ranks, opts.gpu):
+        return _train(opts, resume, AnyRankStop(stop, ranks), progress and ranks.rank == 0,
+                      ranks)
+
+
+def _train(opts, resume, stop, progress, ranks):
+    lead = ranks is None or ranks.rank == 0  # the one process that writes
+    size = 1 if ranks is None else ranks.size
     names, mean = read_inputs(opts)
     crop = opts.crop or get_arch(opts.arch).insize
     check_crop(opts.arch, crop)
-    device = check_gpu(opts.gpu)
+    # One process per GPU: under MPI, rank k of a node drives that node's GPU k.
+    device = check_gpu(opts.gpu if ranks is None or opts.gpu < 0 else ranks.intra_rank)
     snapshot = latest_snapshot(resume) if resume is not None else None
     if opts.seed is not None:
         # Chainer draws initial weights and dropout masks from NumPy's global generator.
@@ -374,14 +408,23 @@ def train(opts, resume=None, stop=None, progress=True):
     model, report, frozen = build_model(opts, len(names), crop, device)
     _log_finetune(opts, report, frozen)
     optimizer = make_optimizer(opts, model, report, frozen)
-    train_iter, val_iter = make_iterators(opts, crop, mean)
+    if ranks is not None:
+        from mlimages.distributed import multi_node_optimizer
+        optimizer = multi_node_optimizer(optimizer, ranks)
+        if lead:
+            log.info("distributed over %d ranks: batch %d per rank, effective batch %d, lr %g "
+                     "(the linear-scaling rule suggests lr %g)", size, opts.batchsize,
+                     opts.batchsize * size, opts.lr, opts.lr * size)
+    train_iter, val_iter = make_iterators(opts, crop, mean, ranks)
     updater = training.updaters.StandardUpdater(
         train_iter, optimizer, converter=converter, device=device)
     trainer = training.Trainer(updater, StopWhen(opts.epoch, stop), out=opts.out)
-    _write_run_files(opts, names, mean, crop, len(names))
-    snapshots = _extend(trainer, opts, model, val_iter, device, progress)
+    if lead:
+        _write_run_files(opts, names, mean, crop, len(names), size)
+    snapshots = _extend(trainer, opts, model, val_iter, device, progress, ranks, lead)
     if snapshot is not None:
-        remove_partial_snapshots(opts.out)
+        if lead:
+            remove_partial_snapshots(opts.out)
         try:
             chainer.serializers.load_npz(str(snapshot), trainer)
         except (KeyError, ValueError, OSError) as e:
@@ -394,23 +437,32 @@ def train(opts, resume=None, stop=None, progress=True):
     if (interrupted or not finished) and not (Path(opts.out) / SNAPSHOT.format(trainer)).exists():
         for ext in snapshots:
             ext(trainer)
-    save_model(Path(opts.out) / "model.npz", model.predictor)
-    entries = trainer.get_extension("LogReport").log
+    entries = []
+    if lead:
+        save_model(Path(opts.out) / "model.npz", model.predictor)
+        entries = trainer.get_extension("LogReport").log
     return TrainResult(Path(opts.out), updater.iteration, updater.epoch_detail, finished,
                        interrupted or not finished, entries[-1] if entries else {},
-                       _latest_or_none(opts.out), report, frozen)
+                       _latest_or_none(opts.out), report, frozen,
+                       0 if ranks is None else ranks.rank, size, opts.batchsize, opts.lr)
 
 
-def _extend(trainer, opts, model, val_iter, device, progress):
-    """Register every extension; returns the two snapshot extensions."""
+def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=True):
+    """Register every extension; returns the two snapshot extensions (none unless ``lead``:
+    of the ranks of a distributed run, only rank 0 logs, plots and snapshots)."""
     every = (opts.log_interval, "iteration"), (1, "epoch")
     if val_iter is not None:
-        trainer.extend(extensions.Evaluator(val_iter, model, converter=converter,
-                                            device=device), trigger=(1, "epoch"))
+        evaluator = extensions.Evaluator(val_iter, model, converter=converter, device=device)
+        if ranks is not None:
+            from mlimages.distributed import multi_node_evaluator
+            evaluator = multi_node_evaluator(evaluator, ranks)
+        trainer.extend(evaluator, name="validation", trigger=(1, "epoch"))
     trainer.extend(extensions.ExponentialShift("lr", opts.lr_decay),
                    trigger=(opts.lr_decay_every, "epoch"))
     trainer.extend(StopOnNonFinite())
     trainer.extend(GlobalRandomState())
+    if not lead:
+        return []
     add_monitoring(trainer, AnyOf(*every), lambda: AnyOf(*every), progress=progress)
     snapshots = [
         extensions.snapshot(filename=SNAPSHOT, savefun=_save_npz_uncompressed,
@@ -461,6 +513,11 @@ def summary(result):
         "main/loss", "main/accuracy", "validation/main/loss", "validation/main/accuracy")
         if k in last)
     lines = [f"{state} at iteration {result.iteration}, epoch {result.epoch:.2f}: {metrics}"]
+    if result.ranks > 1:
+        lines.append(f"distributed over {result.ranks} ranks: batch {result.batchsize} per "
+                     f"rank, effective batch {result.batchsize * result.ranks}, lr "
+                     f"{result.lr:g} (the linear-scaling rule suggests lr "
+                     f"{result.lr * result.ranks:g})")
     if result.loaded is not None:
         lines.append("loaded: " + (", ".join(result.loaded.loaded) or "nothing"))
         lines.append("re-initialised: " + (", ".join(result.loaded.reinitialised) or "none"))

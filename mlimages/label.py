@@ -66,6 +66,11 @@ class LabelResult:
     written: list = field(default_factory=list)       # files written
 
 
+def _extensions(opts):
+    """The image extensions of ``opts``, lower case, each with its leading dot."""
+    return frozenset(e.lower() if e.startswith(".") else "." + e.lower() for e in opts.extensions)
+
+
 def _is_hidden(name):
     return name.startswith(".")
 
@@ -119,7 +124,7 @@ def _class_folders(root, opts, problems):
 
 def _collect(root, opts, problems):
     """Map each class name to its sorted image files.  Returns (classes, skipped)."""
-    exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in opts.extensions)
+    exts = _extensions(opts)
     skipped = 0
     classes = {}
 
@@ -215,7 +220,7 @@ def scan_tree(root, opts, progress=True):
     if opts.label is not None:
         found, skipped = {}, 0
         seen = set()
-        exts = {e.lower() if e.startswith(".") else "." + e.lower() for e in opts.extensions}
+        exts = _extensions(opts)
         for path in _walk(root, opts, seen, problems):
             if path.suffix.lower() in exts:
                 found.setdefault("", []).append(path)

@@ -8,6 +8,7 @@ parse, make one library call, print its report.  Library errors (the
 import argparse
 import logging
 import sys
+from typing import Callable, NamedTuple
 
 from mlimages import __version__
 
@@ -53,12 +54,9 @@ def _bytes(text):
                                          f"got {text}")
 
 
-def _add_gather(sub):
+def _add_gather(p):
     from mlimages.gather.sources import DEFAULT_API, FORMATS
-    p = sub.add_parser(
-        "gather", formatter_class=_Formatter,
-        help="download image URL lists in parallel, resumably, keeping only valid images",
-        description="Downloads the URLs of an ImageNet list (id<TAB>url), a plain list (one\n"
+    p.description = ("Downloads the URLs of an ImageNet list (id<TAB>url), a plain list (one\n"
                     "URL a line) or a CSV (url,label) into OUT/<label>/, keeping only bodies\n"
                     "that decode completely and are no known placeholder. Every URL gets a\n"
                     "line in OUT/manifest.jsonl; re-running the command resumes.\n\n"
@@ -168,12 +166,9 @@ def _log_to_file(path, quiet):
 
 
 # --------------------------------------------------------------------- label
-def _add_label(sub):
+def _add_label(p):
     from mlimages.label import IMAGE_EXTENSIONS
-    p = sub.add_parser(
-        "label", formatter_class=_Formatter,
-        help="build 'path label' list files and label_def.txt from a class-per-folder tree",
-        description="Each immediate subfolder of ROOT is a class; class indices follow the\n"
+    p.description = ("Each immediate subfolder of ROOT is a class; class indices follow the\n"
                     "sorted folder names (torchvision ImageFolder / Keras order).\n"
                     "Writes OUT/train.txt (+ val.txt, test.txt), OUT/label_def.txt and,\n"
                     "when anything was rejected, OUT/rejects.txt.")
@@ -226,12 +221,9 @@ def _run_label(args):
 
 
 # ---------------------------------------------------------------------- mean
-def _add_mean(sub):
+def _add_mean(p):
     from mlimages.mean import DEFAULT_RESIZE, DEFAULT_SIZE
-    p = sub.add_parser(
-        "mean", formatter_class=_Formatter,
-        help="compute the mean image of a list (.npy for training, .png, .json)",
-        description="Brings every listed image to SIZE x SIZE the way training does and\n"
+    p.description = ("Brings every listed image to SIZE x SIZE the way training does and\n"
                     "averages them on all cores. --out mean.png writes mean.png, mean.npy\n"
                     "(float32 (3, H, W) RGB, Chainer's --mean format) and mean.json; beside\n"
                     "the list it writes LIST_used_in_mean.txt (the images summed) and,\n"
@@ -274,11 +266,8 @@ class _Given(argparse.Action):
         namespace.given = getattr(namespace, "given", set()) | {self.dest}
 
 
-def _add_train(sub):
-    p = sub.add_parser(
-        "train", formatter_class=_Formatter,
-        help="train a CNN (Chainer Trainer) on list files; snapshots, logs, plots, resume",
-        description="Trains ARCH on TRAIN (a 'path label' list) with the mean image subtracted,\n"
+def _add_train(p):
+    p.description = ("Trains ARCH on TRAIN (a 'path label' list) with the mean image subtracted,\n"
                     "random crops and flips; evaluates on --val every epoch. Writes the log\n"
                     "(JSON and CSV), loss/accuracy plots, snapshots every epoch and every\n"
                     "--snapshot-interval iterations (last --keep kept), and model.npz,\n"
@@ -388,12 +377,10 @@ def _run_train(args):
 
 
 # ------------------------------------------------------------------- predict
-def _add_predict(sub):
-    p = sub.add_parser("predict", formatter_class=_Formatter,
-                       help="top-k classes of images, with a `mlimages train` output folder",
-                       description="Loads RESULT_DIR (model.npz, label_def.txt, mean.npy,\n"
-                                   "args.json) and classifies each IMAGE, preprocessed as in\n"
-                                   "evaluation. Unreadable images are reported, not fatal.")
+def _add_predict(p):
+    p.description = ("Loads RESULT_DIR (model.npz, label_def.txt, mean.npy,\n"
+                    "args.json) and classifies each IMAGE, preprocessed as in\n"
+                    "evaluation. Unreadable images are reported, not fatal.")
     p.add_argument("result_dir", help="the --out folder of `mlimages train`")
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("--top", type=int, default=5, help="classes shown per image")
@@ -412,14 +399,12 @@ def _run_predict(args):
 
 
 # ------------------------------------------------------------------- inspect
-def _add_inspect(sub):
-    p = sub.add_parser("inspect", formatter_class=_Formatter,
-                       help="layer-by-layer sizes of a network for an input size",
-                       description="For every convolution and pooling layer: kernel F,\n"
-                                   "stride S, pad P, input N and output (N + 2P - F)/S + 1,\n"
-                                   "flagging divisions that are not exact; the flattened\n"
-                                   "size reaching the first fully connected layer; and, for a\n"
-                                   "size that does not fit, the nearest sizes that do.")
+def _add_inspect(p):
+    p.description = ("For every convolution and pooling layer: kernel F,\n"
+                    "stride S, pad P, input N and output (N + 2P - F)/S + 1,\n"
+                    "flagging divisions that are not exact; the flattened\n"
+                    "size reaching the first fully connected layer; and, for a\n"
+                    "size that does not fit, the nearest sizes that do.")
     p.add_argument("--arch", choices=ARCH_NAMES, default="alex", help="network")
     p.add_argument("--insize", type=int, help="input side in pixels (default: the network's)")
     p.add_argument("--classes", type=int, default=1000, help="outputs of the last layer")
@@ -433,11 +418,9 @@ def _run_inspect(args):
 
 
 # ---------------------------------------------------------------------- info
-def _add_info(sub):
-    sub.add_parser("info", formatter_class=_Formatter,
-                   help="versions, BLAS kernel, GPU/CUDA/cuDNN, Pillow JPEG, cores; warnings",
-                   description="What to paste into a bug report, and the first thing to run\n"
-                               "on a new machine: versions and known-slow set-ups.")
+def _add_info(p):
+    p.description = ("What to paste into a bug report, and the first thing to run\n"
+                    "on a new machine: versions and known-slow set-ups.")
 
 
 def _run_info(args):
@@ -447,9 +430,7 @@ def _run_info(args):
 
 
 # ---------------------------------------------------------------------- demo
-def _add_demo(sub):
-    p = sub.add_parser("demo", formatter_class=_Formatter,
-                       help="run the pipeline on a small generated dataset")
+def _add_demo(p):
     p.add_argument("--out", default="demo-output", help="folder for everything the demo makes")
     p.add_argument("--quick", action="store_true", help="smallest size, for CI")
 
@@ -459,19 +440,41 @@ def _run_demo(args):
     return run_demo(args.out, quick=args.quick)
 
 
+class Command(NamedTuple):
+    """A subcommand: its one-line help, how to add its arguments, how to run it."""
+
+    help: str
+    add: Callable
+    run: Callable
+
+
 COMMANDS = {
-    "gather": (_add_gather, _run_gather),
-    "label": (_add_label, _run_label),
-    "mean": (_add_mean, _run_mean),
-    "train": (_add_train, _run_train),
-    "predict": (_add_predict, _run_predict),
-    "inspect": (_add_inspect, _run_inspect),
-    "info": (_add_info, _run_info),
-    "demo": (_add_demo, _run_demo),
+    "gather": Command("download image URL lists in parallel, resumably, keeping only valid images",
+                      _add_gather, _run_gather),
+    "label": Command("build 'path label' list files and label_def.txt from a class-per-folder tree",
+                      _add_label, _run_label),
+    "mean": Command("compute the mean image of a list (.npy for training, .png, .json)",
+                      _add_mean, _run_mean),
+    "train": Command("train a CNN (Chainer Trainer) on list files; snapshots, logs, plots, resume",
+                      _add_train, _run_train),
+    "predict": Command("top-k classes of images, with a `mlimages train` output folder",
+                      _add_predict, _run_predict),
+    "inspect": Command("layer-by-layer sizes of a network for an input size",
+                      _add_inspect, _run_inspect),
+    "info": Command("versions, BLAS kernel, GPU/CUDA/cuDNN, Pillow JPEG, cores; warnings",
+                      _add_info, _run_info),
+    "demo": Command("run the pipeline on a small generated dataset",
+                      _add_demo, _run_demo),
 }
 
 
-def build_parser():
+def build_parser(command=None):
+    """The argument parser; with ``command``, only that subcommand's arguments are built.
+
+    Building a subcommand imports its stage for defaults and choices (gather's pulls in no
+    NumPy, label's and mean's do): building only the one that runs keeps every command's
+    start-up to what it needs. The others are still listed in ``--help``.
+    """
     parser = argparse.ArgumentParser(
         prog="mlimages", formatter_class=_Formatter,
         description="Image dataset preparation and CNN training: "
@@ -479,9 +482,19 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"mlimages {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add, _ in COMMANDS.values():
-        add(sub)
+    for name, cmd in COMMANDS.items():
+        p = sub.add_parser(name, help=cmd.help, formatter_class=_Formatter)
+        if command is None or name == command:
+            cmd.add(p)
     return parser
+
+
+def _command_in(argv):
+    """The subcommand named in ``argv`` (the first word that is not an option), or None."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
 
 
 def _library_errors():
@@ -505,7 +518,8 @@ def _library_errors():
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
@@ -513,10 +527,10 @@ def main(argv=None):
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return COMMANDS[args.command][1](args) or 0
-    except _library_errors() as e:
-        print(f"mlimages {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        return COMMANDS[args.command].run(args) or 0
     except KeyboardInterrupt:
         print(f"mlimages {args.command}: interrupted", file=sys.stderr)
         return 130
+    except _library_errors() as e:
+        print(f"mlimages {args.command}: error: {e}", file=sys.stderr)
+        return 2

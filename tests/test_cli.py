@@ -23,3 +23,34 @@ def test_help_shows_defaults():
 def test_no_command_prints_help_and_fails():
     out = subprocess.run([sys.executable, "-m", "mlimages"], capture_output=True, text=True)
     assert out.returncode == 2 and "usage: mlimages" in out.stdout
+
+
+def test_top_level_help_lists_every_command():
+    out = subprocess.run([sys.executable, "-m", "mlimages", "--help"],
+                         capture_output=True, text=True, check=True)
+    for command in COMMANDS:
+        assert f"    {command}" in out.stdout
+
+
+def test_only_the_command_that_runs_is_built():
+    choices = build_parser("mean")._subparsers._group_actions[0].choices
+    assert "--size" in choices["mean"].format_help()
+    assert "--verify" not in choices["label"].format_help()  # listed, not built
+    assert "--verify" in build_parser()._subparsers._group_actions[0].choices["label"].format_help()
+
+
+def test_gather_starts_without_numpy_or_pillow():
+    # The event loop's process only does HTTP and bookkeeping; decoding is in the workers, and
+    # NumPy and Pillow would add a fifth of a second before the first request.
+    code = ("import sys; from mlimages.cli import build_parser; "
+            "build_parser('gather').parse_args(['gather', '--urls', 'u', '--out', 'o']); "
+            "import mlimages.gather, mlimages.gather.run, mlimages.gather.workers; "
+            "print(sorted(m for m in ('numpy', 'PIL') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_options_before_the_command_still_find_it():
+    out = subprocess.run([sys.executable, "-m", "mlimages", "-v", "inspect", "--arch", "small"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "conv1" in out.stdout

@@ -5,7 +5,8 @@ The package has one module per concern:
     sources.py   ImageNet URL lists (streamed), plain lists, CSV, the ImageNet text API;
                  synset folders from words.txt / wordnet.is_a.txt
     fetch.py     aiohttp GET with a total deadline, a byte cap, retries for transient failures
-    validate.py  full decode (mlimages.image.verify_image), --min-size, placeholder rules
+    placeholders.py  placeholder rules (known.txt, --placeholder): redirect URL, SHA1, dhash
+    validate.py  full decode (mlimages.image.verify_image), --min-size, the SHA1/dhash checks
     workers.py   the processes that run validate.py, fed over pipes by the event loop
     names.py     safe file and folder names (nothing can leave --out)
     outdir.py    the output folder: lock, manifest.jsonl, summary.json, atomic image files
@@ -31,8 +32,10 @@ from pathlib import Path
 from mlimages.gather.outdir import OutDir
 from mlimages.gather.records import STATUSES, GatherError, Item, Record, is_transient
 from mlimages.gather.sources import SourceOptions, open_source
-from mlimages.gather.validate import load_placeholders
-from mlimages.image import RESIZE_MODES, ImageSpec
+from mlimages.gather.placeholders import load_placeholders
+
+# The modes of mlimages.image.ImageSpec that make every image one size (tested equal).
+_RESIZE_MODES = ("crop", "downscale", "squash")
 
 __all__ = ["GatherError", "GatherOptions", "GatherResult", "Item", "Record", "STATUSES",
            "SourceOptions", "gather", "is_transient", "summary_table"]
@@ -88,9 +91,9 @@ class GatherOptions:
             raise GatherError("--timeout must be > 0; --retries, --backoff, --min-size >= 0")
         if self.limit is not None and self.limit < 1:
             raise GatherError(f"--limit {self.limit}: give a positive count (or no --limit)")
-        if self.resize_mode not in RESIZE_MODES[:-1]:
+        if self.resize_mode not in _RESIZE_MODES:
             raise GatherError(f"--resize-mode {self.resize_mode!r}: use one of "
-                              f"{RESIZE_MODES[:-1]}")
+                              f"{_RESIZE_MODES}")
         if self.proxy and not self.proxy.startswith(("http://", "https://")):
             raise GatherError(f"--proxy {self.proxy!r}: give an http:// proxy URL "
                               "(http://user:password@host:port)")
@@ -122,7 +125,12 @@ def gather(source, out, opts=None, progress=False):
     """
     opts = opts or GatherOptions()
     placeholders = load_placeholders(opts.placeholder)
-    spec = None if opts.resize is None else ImageSpec(size=opts.resize, resize=opts.resize_mode)
+    spec = None
+    if opts.resize is not None:
+        # Imported here: without --resize, the event loop's process needs no image library
+        # (NumPy and Pillow cost a fifth of a second before the first request).
+        from mlimages.image import ImageSpec
+        spec = ImageSpec(size=opts.resize, resize=opts.resize_mode)
     src = open_source(source)
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     with OutDir(out) as outdir:

@@ -22,6 +22,25 @@ class Item(NamedTuple):
     label: str
 
 
+class Verdict(NamedTuple):
+    """The result of :func:`~mlimages.gather.validate.check_body`.
+
+    Attributes:
+        status (str): "ok" or a manifest failure status.
+        reason (str): why, for people.
+        sha1 (str): SHA1 hex of the body.
+        format (str or None): Pillow's format name ("JPEG", "PNG", ...) when it decoded.
+        size (tuple or None): (width, height) as shown.
+    """
+
+    status: str
+    reason: str
+    sha1: str
+    format: "str | None" = None
+    size: "tuple | None" = None
+
+
+
 # status -> (transient?, meaning). Transient failures are retried within a run (--retries) and,
 # on a later run, only with --retry-failed; every other status is settled for good.
 STATUSES = {

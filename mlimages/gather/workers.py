@@ -10,7 +10,7 @@ with a worker (no extra threads in the loop's process at all).  A worker that cr
 hostile file costs that one body (status ``error``) and is restarted.
 
 Protocol (JSON lines): the first line to a worker is its settings; then each request is
-``{"path": temp file, "name": url}`` and each answer a :class:`~.validate.Verdict` as an object.
+``{"path": temp file, "name": url}`` and each answer a :class:`~.records.Verdict` as an object.
 With ``resize`` the worker rewrites the temp file with the resized JPEG before answering.
 """
 
@@ -21,7 +21,7 @@ import os
 import subprocess
 import sys
 
-from mlimages.gather.validate import Verdict
+from mlimages.gather.records import Verdict
 
 _LIMIT = 1 << 20  # longest answer line
 
@@ -129,7 +129,7 @@ class _Worker:
 
 def serve(inp, out):
     """The worker's loop: settings line, then one answer per request line, in order."""
-    from mlimages.gather.validate import load_placeholders
+    from mlimages.gather.placeholders import load_placeholders
     from mlimages.image import ImageSpec
 
     first = inp.readline()

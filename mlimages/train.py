@@ -88,6 +88,9 @@ class TrainOptions:
         keep: snapshots of each kind kept (the latest K).
         gpu: CUDA device, or -1 for the CPU.  seed: reproducible run when set.
         finetune: FinetuneOptions.
+        cache: folder for the loaders' memory-mapped caches of resized images
+            (:mod:`mlimages.cache`): the first epoch decodes and stores every image, later
+            epochs and later runs only crop, flip and subtract. None: decode every epoch.
     """
 
     train: str
@@ -112,6 +115,7 @@ class TrainOptions:
     gpu: int = -1
     seed: "int | None" = None
     finetune: FinetuneOptions = FinetuneOptions()
+    cache: "str | None" = None
 
     def __post_init__(self):
         positive = ("epoch", "batchsize", "val_batchsize", "log_interval",
@@ -245,12 +249,13 @@ def make_iterators(opts, crop, mean, ranks=None):
         train_list = scatter_list(ranks, opts.train, opts.out, "train", seed=opts.seed)
         if opts.val:
             val_list = scatter_list(ranks, opts.val, opts.out, "val", equal=False)
+    # One cache folder for both lists: each list gets its own files, named after it.
     train_iter = BatchLoader(train_list, opts.root, mean, crop, opts.batchsize,
-                             train=True, seed=opts.seed, repeat=True)
+                             train=True, seed=opts.seed, repeat=True, cache=opts.cache)
     val_iter = None
     if val_list:
         val_iter = BatchLoader(val_list, opts.root, mean, crop, opts.val_batchsize,
-                               train=False, repeat=False)
+                               train=False, repeat=False, cache=opts.cache)
     return train_iter, val_iter
 
 

@@ -19,7 +19,8 @@ from mlimages.train import (GpuError, TrainError, TrainingDiverged, check_gpu, l
                             load_options, train)
 
 HAS_CUPY = importlib.util.find_spec("cupy") is not None
-from trainutil import cli_args, dataset, options, small_dataset, trained  # noqa: F401 (fixtures)
+from trainutil import (cli_args, dataset, make_dataset, options,  # noqa: F401 (fixtures)
+                       small_dataset, trained)
 
 
 def npz(path):
@@ -104,6 +105,38 @@ def test_resume_gives_the_same_run_as_straight_through(small_dataset, tmp_path):
     log_b = json.loads((tmp_path / "b" / "log").read_text())
     assert [e["iteration"] for e in log_a] == [e["iteration"] for e in log_b]
     assert [e["main/loss"] for e in log_a] == [e["main/loss"] for e in log_b]
+
+
+def test_cache_trains_exactly_as_decoding_then_needs_no_image_files(tmp_path):
+    data = make_dataset(tmp_path / "data", size=36)
+    cache = tmp_path / "cache"
+    decoded = train(options(data, tmp_path / "a", crop=32, epoch=1), progress=False)
+    filled = train(options(data, tmp_path / "b", crop=32, epoch=1, cache=str(cache)),
+                   progress=False)
+    for name in ("train", "val"):
+        (state,) = cache.glob(f"{name}-*.state")
+        assert np.fromfile(state, np.uint8).all(), name  # every image stored in epoch 1
+    for image in Path(data["root"]).rglob("*.jpg"):
+        image.unlink()  # from now on only the cache can deliver
+    cached = train(options(data, tmp_path / "c", crop=32, epoch=1, cache=str(cache)),
+                   progress=False)
+    assert decoded.iteration == filled.iteration == cached.iteration == 3
+    a, b, c = (npz(tmp_path / run / "model.npz") for run in "abc")
+    for key in a:  # cached uint8 pixels are the decoded pixels: the same run, bit for bit
+        assert np.array_equal(a[key], b[key]) and np.array_equal(a[key], c[key]), key
+    assert load_options(tmp_path / "c").cache == str(cache)
+    assert cached.last["validation/main/accuracy"] == decoded.last["validation/main/accuracy"]
+
+
+def test_cli_cache_flag_is_saved_and_a_bad_cache_folder_is_a_clear_error(dataset, tmp_path):
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    run = subprocess.run(cli_args(dataset, tmp_path / "out", "--epoch", "1",
+                                  "--cache", str(not_a_folder)),
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2, run.stderr
+    assert "cannot use cache folder" in run.stderr and str(not_a_folder) in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def _wait_for_snapshot(proc, out, timeout=120):

@@ -62,7 +62,11 @@ class Run:
         headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
         await self.validators.attach()
         with concurrent.futures.ThreadPoolExecutor(1, "gather-read") as reader:
-            async with aiohttp.ClientSession(connector=connector, headers=headers) as session:
+            # No cookies (image hosts need none; the jar filters every request) and no
+            # aiohttp timeout of its own: fetch.py gives each attempt one total deadline.
+            async with aiohttp.ClientSession(
+                    connector=connector, headers=headers, cookie_jar=aiohttp.DummyCookieJar(),
+                    timeout=aiohttp.ClientTimeout(total=None)) as session:
                 # Twice as many workers as requests in flight: while half wait for their
                 # bodies to be validated, the HTTP slots stay busy with the other half.
                 self.slots = asyncio.Semaphore(self.opts.parallel)

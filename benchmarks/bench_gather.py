@@ -203,6 +203,11 @@ def main(argv=None):
         print(f"img2dataset not found at {args.img2dataset}: set IMG2DATASET or pass "
               f"--img2dataset (pip install img2dataset==1.47 in its own venv); skipping it")
         args.img2dataset = None
+    # Bytecode for the package, as a regular pip install writes it (img2dataset's venv has
+    # it): an editable install has none, and with PYTHONDONTWRITEBYTECODE set every run would
+    # compile mlimages again before its first request.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "mlimages")],
+                   check=True)
     data = Path(args.data)
     paths = make_data(data, args.images)
     expected_good = args.images + sum(MIX[k] for k in GOOD_KINDS if k in MIX)

@@ -1,8 +1,9 @@
 """The command line: the only place that knows about flags.
 
-Each subcommand is a pair ``_add_<name>(subparsers)`` / ``_run_<name>(args)``:
-parse, make one library call, print its report.  Library errors (the
-``*Error`` types of each stage) are printed as one line, exit status 2.
+Each subcommand is a :class:`Command` in ``COMMANDS``: its one-line help,
+``_add_<name>(parser)`` (its arguments) and ``_run_<name>(args)`` (parse, make one library
+call, print its report).  Library errors (the ``*Error`` types of each stage) are printed as
+one line, exit status 2.
 """
 
 import argparse

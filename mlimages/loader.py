@@ -13,9 +13,10 @@ background thread keeps ``prefetch`` batches in flight; each batch is split into
 worker thread (:mod:`mlimages._workers`), which decodes (or reads from the ``cache``) and
 writes straight into the batch array. Threads, not processes: Pillow releases the GIL while
 decoding and resizing and NumPy while cropping and converting, so threads use every core.
-Measured on the 2-core benchmark machine (benchmarks/RESULTS.md, 256x256 JPEGs), Pillow
-decoding alone ran about as fast in 2 threads as in 2 processes, neither consistently ahead
-over six runs, and threads need no copy, where processes must send every 196 KiB image, or
+Measured on the 2-core benchmark machine (benchmarks/RESULTS.md, 256x256 JPEGs) while it was
+shared, Pillow decoding alone ran about as fast in 2 threads as in 2 processes, neither
+consistently ahead over six runs (on the idle machine later, processes were 1.46x faster:
+opening a file and parsing its header hold the GIL), and threads need no copy, where processes must send every 196 KiB image, or
 every 20 MB batch, back to the trainer. A batch's random choices (order, crops, flips,
 replacements) are drawn from ``seed``, the epoch and the position, never from which thread
 finished first, so runs and resumed runs are reproducible.

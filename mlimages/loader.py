@@ -15,9 +15,10 @@ writes straight into the batch array. Threads, not processes: Pillow releases th
 decoding and resizing and NumPy while cropping and converting, so threads use every core.
 Measured on the 2-core benchmark machine (benchmarks/RESULTS.md, 256x256 JPEGs) while it was
 shared, Pillow decoding alone ran about as fast in 2 threads as in 2 processes, neither
-consistently ahead over six runs (on the idle machine later, processes were 1.46x faster:
-probably because opening a file and parsing its header hold the GIL), and threads need no copy, where
-processes must send every 196 KiB image, or every 20 MB batch, back to the trainer. A batch's
+consistently ahead over six runs (on the idle machine later, processes were 1.46x faster,
+probably because opening a file and parsing its header hold the GIL), and threads need no
+copy, where processes must send every 196 KiB image, or every 20 MB batch, back to the
+trainer. A batch's
 random choices (order, crops, flips, replacements) are drawn from ``seed``, the epoch and the
 position, never from which thread finished first, so runs and resumed runs are reproducible.
 

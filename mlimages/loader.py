@@ -18,9 +18,9 @@ shared, Pillow decoding alone ran about as fast in 2 threads as in 2 processes, 
 consistently ahead over six runs (on the idle machine later, processes were 1.46x faster,
 probably because opening a file and parsing its header hold the GIL), and threads need no
 copy, where processes must send every 196 KiB image, or every 20 MB batch, back to the
-trainer. A batch's
-random choices (order, crops, flips, replacements) are drawn from ``seed``, the epoch and the
-position, never from which thread finished first, so runs and resumed runs are reproducible.
+trainer. A batch's random choices (order, crops, flips, replacements) are drawn from
+``seed``, the epoch and the position, never from which thread finished first, so runs and
+resumed runs are reproducible.
 
 Failures: an unreadable image (corrupt, missing, not an image) or one that takes longer than
 ``item_timeout`` (a stalled read: its thread is retired and replaced) is replaced by another

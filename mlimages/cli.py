@@ -502,25 +502,36 @@ def _command_in(argv):
     return None
 
 
+# The error types that are the user's to fix (printed as one line), by defining module.
+_LIBRARY_ERRORS = {
+    "mlimages.cache": ("CacheError",),
+    "mlimages.demo": ("DemoError",),
+    "mlimages.distributed": ("DistributedError",),
+    "mlimages.gather.records": ("GatherError",),
+    "mlimages.image": ("ImageError",),
+    "mlimages.label": ("LabelError",),
+    "mlimages.listfile": ("ListFileError",),
+    "mlimages.mean": ("MeanError",),
+    "mlimages.finetune": ("FinetuneError",),
+    "mlimages._engine": ("LoaderError",),
+    "mlimages.models": ("ModelError",),
+    "mlimages.predict": ("PredictError",),
+    "mlimages.sizes": ("SizeError",),
+    "mlimages.train": ("GpuError", "TrainError", "TrainingDiverged"),
+}
+
+
 def _library_errors():
-    """The error types that are the user's to fix: printed as one line."""
-    from mlimages.cache import CacheError
-    from mlimages.demo import DemoError
-    from mlimages.distributed import DistributedError
-    from mlimages.gather import GatherError
-    from mlimages.image import ImageError
-    from mlimages.label import LabelError
-    from mlimages.listfile import ListFileError
-    from mlimages.mean import MeanError
-    from mlimages.finetune import FinetuneError
-    from mlimages.loader import LoaderError
-    from mlimages.models import ModelError
-    from mlimages.predict import PredictError
-    from mlimages.sizes import SizeError
-    from mlimages.train import GpuError, TrainError, TrainingDiverged
-    return (DemoError, GatherError, ImageError, LabelError, ListFileError, MeanError,
-            FileNotFoundError, FinetuneError, LoaderError, ModelError, PredictError, SizeError,
-            GpuError, TrainError, TrainingDiverged, DistributedError, CacheError)
+    """The user's-to-fix error types of the stages this run imported.
+
+    An exception can only be of a class whose module is loaded, so looking in ``sys.modules``
+    misses none, and a failing ``gather`` does not import Chainer just to print its error.
+    """
+    found = [FileNotFoundError]
+    for module, names in _LIBRARY_ERRORS.items():
+        if module in sys.modules:
+            found.extend(getattr(sys.modules[module], name) for name in names)
+    return tuple(found)
 
 
 def main(argv=None):

@@ -54,3 +54,23 @@ def test_options_before_the_command_still_find_it():
     out = subprocess.run([sys.executable, "-m", "mlimages", "-v", "inspect", "--arch", "small"],
                          capture_output=True, text=True)
     assert out.returncode == 0 and "conv1" in out.stdout
+
+
+def test_every_library_error_is_printed_as_one_line():
+    import importlib
+    from mlimages.cli import _LIBRARY_ERRORS, _library_errors
+    for module in _LIBRARY_ERRORS:
+        importlib.import_module(module)
+    errors = _library_errors()
+    assert len(errors) == 1 + sum(len(names) for names in _LIBRARY_ERRORS.values())
+    assert all(isinstance(e, type) and issubclass(e, Exception) for e in errors)
+
+
+def test_an_early_gather_error_is_quick_and_imports_no_chainer(tmp_path):
+    code = ("import sys; from mlimages.cli import main; "
+            f"rc = main(['gather', '--urls', {str(tmp_path / 'missing.txt')!r}, "
+            f"'--out', {str(tmp_path / 'out')!r}]); "
+            "print(rc, 'chainer' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["2", "False"], out.stderr
+    assert "missing.txt" in out.stderr and "Traceback" not in out.stderr

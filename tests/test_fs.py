@@ -1,0 +1,38 @@
+"""Atomic writes (mlimages/_fs.py)."""
+
+import os
+import stat
+
+import pytest
+
+from mlimages._fs import atomic_write_bytes, atomic_write_text
+
+
+@pytest.fixture
+def umask_027():
+    old = os.umask(0o027)
+    yield
+    os.umask(old)
+
+
+def test_the_file_gets_the_umask_permissions_not_mkstemps_0600(tmp_path, umask_027):
+    path = atomic_write_text(tmp_path / "lists" / "train.txt", "a.jpg 0\n")
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert path.read_text() == "a.jpg 0\n"
+
+
+def test_replacing_leaves_no_temporary_file(tmp_path):
+    target = tmp_path / "mean.npy"
+    atomic_write_bytes(target, b"old")
+    atomic_write_bytes(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert [p.name for p in tmp_path.iterdir()] == ["mean.npy"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "summary.json"
+    atomic_write_text(target, "{}")
+    with pytest.raises(TypeError):
+        atomic_write_bytes(target, "not bytes")  # fails inside the write
+    assert target.read_text() == "{}"
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]

@@ -45,6 +45,8 @@ def test_gather_starts_without_numpy_or_pillow():
     code = ("import sys; from mlimages.cli import build_parser; "
             "build_parser('gather').parse_args(['gather', '--urls', 'u', '--out', 'o']); "
             "import mlimages.gather, mlimages.gather.run, mlimages.gather.workers; "
+            "from mlimages.gather.placeholders import load_placeholders; load_placeholders(); "
+            "mlimages.gather.GatherOptions(); "
             "print(sorted(m for m in ('numpy', 'PIL') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

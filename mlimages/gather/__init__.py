@@ -34,7 +34,8 @@ from mlimages.gather.records import STATUSES, GatherError, Item, Record, is_tran
 from mlimages.gather.sources import SourceOptions, open_source
 from mlimages.gather.placeholders import load_placeholders
 
-# The modes of mlimages.image.ImageSpec that make every image one size (tested equal).
+# The modes of mlimages.image.ImageSpec that make every image one size, copied so that
+# the event loop's process need not import NumPy and Pillow (a test checks they agree).
 _RESIZE_MODES = ("crop", "downscale", "squash")
 
 __all__ = ["GatherError", "GatherOptions", "GatherResult", "Item", "Record", "STATUSES",

@@ -40,7 +40,6 @@ class Verdict(NamedTuple):
     size: "tuple | None" = None
 
 
-
 # status -> (transient?, meaning). Transient failures are retried within a run (--retries) and,
 # on a later run, only with --retry-failed; every other status is settled for good.
 STATUSES = {

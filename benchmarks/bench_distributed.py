@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_distributed.py [--images 384] [--batchsize 32]
         [--epoch 3] [--rounds 3]
 
-Makes photo-like JPEGs (``mlimages.synth``), their list and a 72x72 mean, then runs, in
+Makes photo-like JPEGs (``mlimages.demo.synth``), their list and a 72x72 mean, then runs, in
 alternation for ``--rounds`` rounds (so that both see the same load on a shared machine):
 
 * ``mpiexec -n 1 mlimages train ... --distributed`` (the baseline: one process, MPI included),
@@ -25,7 +25,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mlimages import synth
+from mlimages.demo import synth
 from mlimages.label import LabelOptions, label_tree
 from mlimages.mean import MeanOptions, mean_image
 

@@ -1,7 +1,7 @@
 """Benchmark: mlimages gather vs a naive requests pool vs img2dataset, in the same run.
 
 A local site (127.0.0.1 only, benchmarks/gather_site.py, its own process) adds 20 ms to every
-request and serves IMAGES photo-sized JPEGs (mlimages.synth, 500x375 and friends) plus a
+request and serves IMAGES photo-sized JPEGs (mlimages.demo.synth, 500x375 and friends) plus a
 realistic mix of broken links: 404, 410, 500 then 200, 503, 429 with Retry-After, hangs past
 the timeout, connection resets, HTML pages, truncated JPEGs, empty bodies, redirects to the
 Flickr placeholder PNG, bodies over the byte cap and PNGs behind .jpg URLs.  Each tool runs as
@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw
 
 from mlimages.gather.validate import dhash
 from mlimages.image import ImageError, verify_image
-from mlimages.synth import PATTERNS, SIZES, make_image
+from mlimages.demo.synth import PATTERNS, SIZES, make_image
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_IMG2DATASET = "/tmp/venv-img2dataset/bin/img2dataset"

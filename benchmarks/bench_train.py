@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_train.py [--arch alex] [--batchsize 32] [--iterations 4]
 
-Makes photo-like JPEGs (``mlimages.synth``, ImageNet/Flickr sizes) and their 256x256 mean,
+Makes photo-like JPEGs (``mlimages.demo.synth``, ImageNet/Flickr sizes) and their 256x256 mean,
 then, in the same process and alternating, times training steps of ARCH at BATCHSIZE:
 
 * pipeline: what ``StandardUpdater.update()`` does with the BatchLoader (decode, resize,
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlimages import synth
+from mlimages.demo import synth
 from mlimages._chainer import chainer
 from mlimages.label import LabelOptions, label_tree
 from mlimages.loader import BatchLoader, converter

@@ -20,7 +20,7 @@ from mlimages.gather import GatherOptions, SourceOptions, gather, summary_table
 from mlimages.label import LabelOptions, label_tree
 from mlimages.mean import MeanOptions, mean_image
 from mlimages.predict import format_predictions, predict
-from mlimages.train import TrainOptions, summary, train
+from mlimages.training.run import TrainOptions, summary, train
 
 
 @contextlib.contextmanager

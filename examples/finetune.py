@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy
 
-from mlimages import synth
-from mlimages.finetune import FinetuneOptions
+from mlimages.demo import synth
+from mlimages.training.finetune import FinetuneOptions
 from mlimages.label import LabelOptions, label_tree
 from mlimages.mean import MeanOptions, mean_image
-from mlimages.train import TrainOptions, summary, train
+from mlimages.training.run import TrainOptions, summary, train
 
 FROZEN = ("conv1", "conv2", "conv3")
 

@@ -21,6 +21,9 @@ from typing import NamedTuple
 import numpy
 from PIL import Image, ImageOps
 
+from mlimages.defaults import DEFAULT_RESIZE, RESIZE_MODES
+from mlimages.errors import MlimagesError
+
 # Slug -> what it means and what to do about it (the second half of every ImageError message).
 REASONS = {
     "missing": "no such file; check the path in the list file",
@@ -32,7 +35,6 @@ REASONS = {
     "corrupt": "the image data is damaged; re-download it or drop it from the list",
     "too_large": "too many pixels (decompression-bomb guard); pass max_pixels=N if trusted",
 }
-RESIZE_MODES = ("crop", "downscale", "squash", None)
 ALPHA_POLICIES = ("drop", "blend")
 
 # Bicubic: visibly sharper than bilinear and about half the cost of Lanczos at ImageNet sizes;
@@ -48,7 +50,7 @@ _MAGIC = [(b"\xff\xd8", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"), (b"%PDF"
 _ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82", "GIF": b";"}
 
 
-class ImageError(ValueError):
+class ImageError(MlimagesError, ValueError):
     """An input that cannot be read as an image.
 
     Attributes:
@@ -91,7 +93,7 @@ class ImageSpec:
     """
 
     size: "int | tuple[int, int] | None" = None
-    resize: "str | None" = "downscale"
+    resize: "str | None" = DEFAULT_RESIZE
     grayscale: bool = False
     alpha: str = "drop"
     background: tuple = (255, 255, 255)
@@ -99,8 +101,8 @@ class ImageSpec:
     max_pixels: "int | None" = None
 
     def __post_init__(self):
-        if self.resize not in RESIZE_MODES:
-            raise ValueError(f"resize={self.resize!r}: use one of {RESIZE_MODES}")
+        if self.resize is not None and self.resize not in RESIZE_MODES:
+            raise ValueError(f"resize={self.resize!r}: use one of {RESIZE_MODES} or None")
         if self.alpha not in ALPHA_POLICIES:
             raise ValueError(f"alpha={self.alpha!r}: use one of {ALPHA_POLICIES}")
         if len(tuple(self.background)) != 3:

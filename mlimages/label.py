@@ -25,13 +25,14 @@ from tqdm import tqdm
 from mlimages import listfile
 from mlimages._fs import atomic_write_text
 from mlimages.image import ImageError, verify_image
+from mlimages.errors import MlimagesError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
                     ".webp", ".ppm", ".pgm", ".pbm")
 SPLITS = ("train", "val", "test")
 
 
-class LabelError(ValueError):
+class LabelError(MlimagesError, ValueError):
     """The tree cannot be labelled as asked (bad ROOT, bad options)."""
 
 

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mlimages._fs import atomic_write_text
+from mlimages.errors import MlimagesError
 
 
-class ListFileError(ValueError):
+class ListFileError(MlimagesError, ValueError):
     """A list or label definition file that cannot be read as such."""
 
 

@@ -34,16 +34,16 @@ from tqdm import tqdm
 from mlimages import listfile
 from mlimages._fs import atomic_write_bytes, atomic_write_text
 from mlimages.image import ImageError, ImageSpec, open_image
+from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE, RESIZE_MODES
+from mlimages.errors import MlimagesError
 
 # What mlimages train feeds the network by default: the short side brought to 256, the centre
 # 256x256 kept (the 256x256 inputs of Chainer's ImageNet example), then random 227 crops.
-DEFAULT_SIZE = 256
-DEFAULT_RESIZE = "downscale"
 _OUT_SUFFIXES = (".png", ".npy", ".json")
 _UINT16_IMAGES = 257  # 257 * 255 = 65535
 
 
-class MeanError(ValueError):
+class MeanError(MlimagesError, ValueError):
     """The mean cannot be computed as asked (empty list, nothing readable, bad options)."""
 
 
@@ -163,7 +163,7 @@ def _check(entries, list_file, opts):
         raise MeanError(f"{list_file} lists no image; nothing to average")
     if not isinstance(opts.size, int) or opts.size < 1:
         raise MeanError(f"size must be a positive integer, got {opts.size!r}")
-    if opts.resize not in ("downscale", "crop", "squash"):
+    if opts.resize not in RESIZE_MODES:
         raise MeanError(f"resize={opts.resize!r}: use downscale, crop or squash "
                         "(the mean needs every image at one size)")
     if opts.workers is not None and opts.workers < 1:

@@ -1,6 +1,6 @@
 """``mlimages predict``: classify images with a finished (or interrupted) training run.
 
-A training output folder holds everything needed (see ``mlimages.train``): ``args.json``
+A training output folder holds everything needed (see ``mlimages.training.run``): ``args.json``
 (architecture, crop, image size), ``label_def.txt``, ``mean.npy`` and ``model.npz``.  Each
 image is prepared exactly as the validation loader prepares it, with the loader's own
 functions: brought to the training image size, center cropped, mean subtracted, scaled by
@@ -17,11 +17,13 @@ import numpy
 from mlimages import listfile
 from mlimages._chainer import chainer, F
 from mlimages.image import REASONS, ImageError, ImageSpec, open_image
-from mlimages.loader import DEFAULT_RESIZE, crop_params, place
+from mlimages.defaults import DEFAULT_RESIZE
+from mlimages.loader.transforms import crop_params, place
 from mlimages.models import build_classifier
+from mlimages.errors import MlimagesError
 
 
-class PredictError(ValueError):
+class PredictError(MlimagesError, ValueError):
     """A training output folder that cannot be used for prediction."""
 
 

@@ -480,7 +480,7 @@ def test_verify_image_with_draft_still_sees_truncation(big_jpeg):
 
 
 def test_downscale_resamples_only_the_kept_region_like_resize_then_crop():
-    from mlimages import synth
+    from mlimages.demo import synth
     from mlimages.image import _FILTER, _REDUCING_GAP, _cover_size
     source = synth.make_image("rings", (500, 375), seed=3)
     cover = _cover_size(source.size, (256, 256))

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from mlimages import synth
+from mlimages.demo import synth
 from mlimages.label import LabelOptions, label_tree
 from mlimages.mean import MeanOptions, mean_image
-from mlimages.train import TrainOptions, train
+from mlimages.training.run import TrainOptions, train
 
 TINTS = ((230, 40, 40), (40, 200, 40), (40, 40, 230))
 

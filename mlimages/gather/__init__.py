@@ -5,7 +5,7 @@ The package has one module per concern:
     sources.py   ImageNet URL lists (streamed), plain lists, CSV, the ImageNet text API;
                  synset folders from words.txt / wordnet.is_a.txt
     fetch.py     aiohttp GET with a total deadline, a byte cap, retries for transient failures
-    placeholders.py  placeholder rules (known.txt, --placeholder): redirect URL, SHA1, dhash
+    placeholders.py  placeholder rules (known_placeholders.txt, --placeholder): redirect URL, SHA1, dhash
     validate.py  full decode (mlimages.image.verify_image), --min-size, the SHA1/dhash checks
     workers.py   the processes that run validate.py, fed over pipes by the event loop
     names.py     safe file and folder names (nothing can leave --out)
@@ -29,6 +29,7 @@ import os
 import time
 from pathlib import Path
 
+from mlimages.defaults import RESIZE_MODES
 from mlimages.gather.outdir import OutDir
 from mlimages.gather.records import STATUSES, GatherError, Item, Record, is_transient
 from mlimages.gather.sources import SourceOptions, open_source
@@ -36,7 +37,6 @@ from mlimages.gather.placeholders import load_placeholders
 
 # The modes of mlimages.image.ImageSpec that make every image one size, copied so that
 # the event loop's process need not import NumPy and Pillow (a test checks they agree).
-_RESIZE_MODES = ("crop", "downscale", "squash")
 
 __all__ = ["GatherError", "GatherOptions", "GatherResult", "Item", "Record", "STATUSES",
            "SourceOptions", "gather", "is_transient", "summary_table"]
@@ -92,9 +92,9 @@ class GatherOptions:
             raise GatherError("--timeout must be > 0; --retries, --backoff, --min-size >= 0")
         if self.limit is not None and self.limit < 1:
             raise GatherError(f"--limit {self.limit}: give a positive count (or no --limit)")
-        if self.resize_mode not in _RESIZE_MODES:
+        if self.resize_mode not in RESIZE_MODES:
             raise GatherError(f"--resize-mode {self.resize_mode!r}: use one of "
-                              f"{_RESIZE_MODES}")
+                              f"{RESIZE_MODES}")
         if self.proxy and not self.proxy.startswith(("http://", "https://")):
             raise GatherError(f"--proxy {self.proxy!r}: give an http:// proxy URL "
                               "(http://user:password@host:port)")

@@ -1,6 +1,6 @@
 """Placeholder rules: how a "this photo is no longer available" answer is recognised.
 
-Three kinds of rule (the format of ``mlimages/placeholders/known.txt``): the URL a redirect
+Three kinds of rule (the format of ``mlimages/gather/known_placeholders.txt``): the URL a redirect
 ended at (whole, or its file name), the SHA1 of the body, and a perceptual hash (dhash) with
 the aspect ratio it was taken at.  Matching URLs happens on the event loop, before a body is
 read; SHA1 and dhash are checked in the decoding workers (``validate.py``).
@@ -16,14 +16,14 @@ from urllib.parse import urlsplit
 
 from mlimages.gather.records import GatherError
 
-KNOWN = Path(__file__).resolve().parent.parent / "placeholders" / "known.txt"
+KNOWN = Path(__file__).resolve().parent / "known_placeholders.txt"
 ASPECT_TOLERANCE = 0.03   # a dhash match needs the same aspect: it does not survive cropping
 _KINDS = ("url-name", "url", "sha1", "dhash")
 
 
 @dataclasses.dataclass(frozen=True)
 class Placeholders:
-    """Rules that recognise placeholder images (see ``known.txt`` for their meaning)."""
+    """Rules that recognise placeholder images (see ``known_placeholders.txt`` for their meaning)."""
 
     url_names: frozenset = frozenset()
     urls: frozenset = frozenset()
@@ -57,7 +57,7 @@ def load_placeholders(files=(), builtin=True):
 
     Args:
         files: paths of images (their SHA1 and dhash become rules) or of rule lists.
-        builtin (bool): start from ``known.txt``.
+        builtin (bool): start from ``known_placeholders.txt``.
 
     Raises:
         GatherError: a file that is neither an image nor a rule list.
@@ -89,7 +89,7 @@ def _rules_from_file(path):
 
 
 def parse_rules(text, where):
-    """Parse ``KIND VALUE [DETAIL]`` lines (the ``known.txt`` format) into Placeholders."""
+    """Parse ``KIND VALUE [DETAIL]`` lines (the ``known_placeholders.txt`` format) into Placeholders."""
     found = {kind: [] for kind in _KINDS}
     for lineno, line in enumerate(text.splitlines(), 1):
         parts = line.split("#", 1)[0].split()
@@ -100,7 +100,7 @@ def parse_rules(text, where):
         except (KeyError, ValueError, IndexError):
             raise GatherError(
                 f"{where}:{lineno}: {line.strip()!r} is not a placeholder rule; expected "
-                f"one of {', '.join(_KINDS)} and a value (see mlimages/placeholders/known.txt)"
+                f"one of {', '.join(_KINDS)} and a value (see mlimages/gather/known_placeholders.txt)"
             ) from None
     return Placeholders(frozenset(v.lower() for v in found["url-name"]), frozenset(found["url"]),
                         frozenset(v.lower() for v in found["sha1"]), tuple(found["dhash"]))

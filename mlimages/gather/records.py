@@ -3,8 +3,10 @@
 import dataclasses
 from typing import NamedTuple
 
+from mlimages.errors import MlimagesError
 
-class GatherError(ValueError):
+
+class GatherError(MlimagesError, ValueError):
     """The run cannot start or go on as asked (bad list, bad options, folder locked, ...)."""
 
 

@@ -8,6 +8,7 @@ from mlimages._chainer import L
 from mlimages.models.alex import Alex
 from mlimages.models.alexbn import AlexBN
 from mlimages.models.small import Small
+from mlimages.errors import MlimagesError
 
 ARCHS = {
     "alex": Alex,
@@ -16,7 +17,7 @@ ARCHS = {
 }
 
 
-class ModelError(ValueError):
+class ModelError(MlimagesError, ValueError):
     """An unknown architecture name, or a class count that cannot be built."""
 
 

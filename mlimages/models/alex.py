@@ -1,7 +1,7 @@
 """AlexNet as in Chainer's ``examples/imagenet/alex.py`` (single-GPU, no channel groups).
 
 Layer names follow Caffe's ``bvlc_alexnet`` / CaffeNet (conv1..conv5, fc6..fc8), so their
-weights map onto this network by name (see ``mlimages.finetune``).
+weights map onto this network by name (see ``mlimages.training.finetune``).
 """
 
 from mlimages._chainer import chainer, F, L

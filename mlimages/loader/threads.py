@@ -18,11 +18,13 @@ import threading
 import time
 from concurrent.futures import Future, InvalidStateError
 
+from mlimages.errors import MlimagesError
+
 log = logging.getLogger("mlimages.loader")
 _names = itertools.count()
 
 
-class Stalled(Exception):
+class Stalled(MlimagesError):
     """A job's item ran past the deadline; ``item`` is its position in the job."""
 
     def __init__(self, item, seconds):

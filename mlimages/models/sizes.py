@@ -21,9 +21,10 @@ import numpy
 
 from mlimages._chainer import chainer, L
 from mlimages.models import get_arch
+from mlimages.errors import MlimagesError
 
 
-class SizeError(ValueError):
+class SizeError(MlimagesError, ValueError):
     """An input (crop) size that does not fit an architecture."""
 
 
@@ -86,7 +87,7 @@ class SizeReport(NamedTuple):
     nearest: tuple
 
 
-class _Stop(Exception):
+class _Stop(MlimagesError):
     """Raised by the tracing hook at the first fully connected layer."""
 
 

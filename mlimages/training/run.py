@@ -21,9 +21,9 @@ and writes into ``out``:
 ======================  ==================================================================
 
 With ``distributed=True`` (under ``mpiexec``) every rank trains on its share of the lists and
-the gradients are averaged every step (see :mod:`mlimages.distributed`); rank 0 alone writes.
+the gradients are averaged every step (see :mod:`mlimages.training.distributed`); rank 0 alone writes.
 
-Sizes are checked before anything runs (:func:`mlimages.sizes.check_crop`); a NaN or
+Sizes are checked before anything runs (:func:`mlimages.models.sizes.check_crop`); a NaN or
 infinite loss stops the run without a snapshot of the broken weights; a stop request (the CLI
 sets one on Ctrl-C) or a KeyboardInterrupt ends the run with a snapshot; ``resume`` continues
 from any snapshot (a directory: its latest) exactly where it stopped.
@@ -44,13 +44,15 @@ import numpy
 from mlimages import __version__, listfile
 from mlimages._chainer import chainer, extensions, training
 from mlimages._fs import atomic_write_bytes, atomic_write_text
-from mlimages.finetune import (FinetuneOptions, caffe_mean_to_rgb, freeze, frozen_layers,
+from mlimages.errors import MlimagesError
+from mlimages.training.finetune import (FinetuneOptions, caffe_mean_to_rgb, freeze, frozen_layers,
                                load_matching, read_weights, scale_pretrained_lr)
-from mlimages.loader import DEFAULT_RESIZE, BatchLoader, converter
+from mlimages.defaults import DEFAULT_RESIZE
+from mlimages.loader import BatchLoader, converter
 from mlimages.models import build_classifier, get_arch
-from mlimages.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
+from mlimages.training.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
                               StopWhen, add_monitoring)
-from mlimages.sizes import check_crop
+from mlimages.models.sizes import check_crop
 
 SNAPSHOT = "snapshot_iter_{.updater.iteration}"
 MODEL_SNAPSHOT = "model_iter_{.updater.iteration}.npz"
@@ -58,15 +60,15 @@ _SNAPSHOT_RE = re.compile(r"^snapshot_iter_(\d+)$")
 log = logging.getLogger(__name__)
 
 
-class TrainError(ValueError):
+class TrainError(MlimagesError, ValueError):
     """Inputs or settings that cannot start (or resume) a run; the message says the fix."""
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(MlimagesError, RuntimeError):
     """The loss became NaN or infinite; the run stopped before snapshotting bad weights."""
 
 
-class GpuError(RuntimeError):
+class GpuError(MlimagesError, RuntimeError):
     """``--gpu`` was asked for but CuPy or CUDA cannot be used."""
 
 
@@ -89,7 +91,7 @@ class TrainOptions:
         gpu: CUDA device, or -1 for the CPU.  seed: reproducible run when set.
         finetune: FinetuneOptions.
         cache: folder for the loaders' memory-mapped caches of resized images
-            (:mod:`mlimages.cache`): the first epoch decodes and stores every image, later
+            (:mod:`mlimages.loader.cache`): the first epoch decodes and stores every image, later
             epochs and later runs only crop, flip and subtract. None: decode every epoch.
     """
 
@@ -236,7 +238,7 @@ def make_iterators(opts, crop, mean, ranks=None):
     Args:
         opts (TrainOptions): lists, root, batch sizes, seed.
         crop (int): input side.  mean: float32 (3, S, S), from :func:`read_mean`.
-        ranks (mlimages.distributed.Ranks or None): when given, each list is first
+        ranks (mlimages.training.distributed.Ranks or None): when given, each list is first
             scattered and this rank loads its share only.
 
     Returns:
@@ -245,7 +247,7 @@ def make_iterators(opts, crop, mean, ranks=None):
     """
     train_list, val_list = opts.train, opts.val
     if ranks is not None:
-        from mlimages.distributed import scatter_list
+        from mlimages.training.distributed import scatter_list
         train_list = scatter_list(ranks, opts.train, opts.out, "train", seed=opts.seed)
         if opts.val:
             val_list = scatter_list(ranks, opts.val, opts.out, "val", equal=False)
@@ -380,18 +382,18 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False):
         stop: an object with ``is_set()`` (a ``threading.Event``); when set, the run ends
             after the current iteration with a snapshot.  The CLI sets it on Ctrl-C.
         progress (bool): print the table of log lines and a progress bar.
-        distributed (bool): one rank of an ``mpiexec`` job (:mod:`mlimages.distributed`):
+        distributed (bool): one rank of an ``mpiexec`` job (:mod:`mlimages.training.distributed`):
             ``opts.batchsize`` is per rank; a failure on any rank ends every rank.
 
     Returns:
         TrainResult.
 
     Raises:
-        mlimages.distributed.DistributedError: ``distributed`` without mpi4py.
+        mlimages.training.distributed.DistributedError: ``distributed`` without mpi4py.
     """
     if not distributed:
         return _train(opts, resume, stop, progress, None)
-    from mlimages.distributed import AnyRankStop, abort_on_error, communicator, cpu_share
+    from mlimages.training.distributed import AnyRankStop, abort_on_error, communicator, cpu_share
     ranks = communicator(opts.gpu)
     with abort_on_error(ranks), cpu_share(ranks, opts.gpu):
         return _train(opts, resume, AnyRankStop(stop, ranks), progress and ranks.rank == 0,
@@ -414,7 +416,7 @@ def _train(opts, resume, stop, progress, ranks):
     _log_finetune(opts, report, frozen)
     optimizer = make_optimizer(opts, model, report, frozen)
     if ranks is not None:
-        from mlimages.distributed import multi_node_optimizer
+        from mlimages.training.distributed import multi_node_optimizer
         optimizer = multi_node_optimizer(optimizer, ranks)
         if lead:
             log.info("distributed over %d ranks: batch %d per rank, effective batch %d, lr %g "
@@ -459,7 +461,7 @@ def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=T
     if val_iter is not None:
         evaluator = extensions.Evaluator(val_iter, model, converter=converter, device=device)
         if ranks is not None:
-            from mlimages.distributed import multi_node_evaluator
+            from mlimages.training.distributed import multi_node_evaluator
             evaluator = multi_node_evaluator(evaluator, ranks)
         trainer.extend(evaluator, name="validation", trigger=(1, "epoch"))
     trainer.extend(extensions.ExponentialShift("lr", opts.lr_decay),

@@ -12,6 +12,8 @@ import sys
 from typing import Callable, NamedTuple
 
 from mlimages import __version__
+from mlimages.defaults import ARCH_NAMES, DEFAULT_ARCH, DEFAULT_RESIZE, DEFAULT_SIZE, RESIZE_MODES
+from mlimages.errors import MlimagesError
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter,
@@ -113,8 +115,8 @@ def _add_gather(p):
     keep.add_argument("--dedupe", action="store_true", help="drop byte-identical images")
     keep.add_argument("--resize", type=_size, metavar="N|WxH",
                       help="store images resized to this size (JPEG) instead of originals")
-    keep.add_argument("--resize-mode", choices=("downscale", "crop", "squash"),
-                      default="downscale", help="how --resize fits the image")
+    keep.add_argument("--resize-mode", choices=RESIZE_MODES,
+                      default=DEFAULT_RESIZE, help="how --resize fits the image")
     keep.add_argument("--quality", type=int, default=90, help="JPEG quality with --resize")
     p.add_argument("--decode-workers", type=int,
                    help="decoding processes; without it: one a core, less one for the event loop")
@@ -223,7 +225,6 @@ def _run_label(args):
 
 # ---------------------------------------------------------------------- mean
 def _add_mean(p):
-    from mlimages.mean import DEFAULT_RESIZE, DEFAULT_SIZE
     p.description = ("Brings every listed image to SIZE x SIZE the way training does and\n"
                     "averages them on all cores. --out mean.png writes mean.png, mean.npy\n"
                     "(float32 (3, H, W) RGB, Chainer's --mean format) and mean.json; beside\n"
@@ -235,7 +236,7 @@ def _add_mean(p):
                    help="output name; .png, .npy and .json are written with its stem")
     p.add_argument("--size", type=int, default=DEFAULT_SIZE,
                    help="images become SIZE x SIZE (must match training)")
-    p.add_argument("--resize", choices=("downscale", "crop", "squash"), default=DEFAULT_RESIZE,
+    p.add_argument("--resize", choices=RESIZE_MODES, default=DEFAULT_RESIZE,
                    help="how images are brought to SIZE (must match training)")
     p.add_argument("--grayscale", action="store_true", help="a one-channel (1, H, W) mean")
     p.add_argument("--workers", type=int, help="processes (default: all cores)")
@@ -253,11 +254,6 @@ def _run_mean(args):
 
 
 # --------------------------------------------------------------------- train
-# The registered architectures (mlimages.models.ARCHS; a test keeps the two in step). Listed
-# here so that building the parser does not import Chainer for every command.
-ARCH_NAMES = ("alex", "alexbn", "small")
-
-
 class _Given(argparse.Action):
     """Store the value and remember that it was given: with --resume, the options not given
     on the command line come from the run's args.json instead of the defaults."""
@@ -284,7 +280,7 @@ def _add_train(p):
     p.add_argument("--label-def", **g, metavar="FILE",
                    help="class names; none given: label_def.txt beside TRAIN")
     p.add_argument("--out", default="result", **g, help="output folder")
-    p.add_argument("--arch", default="alex", choices=ARCH_NAMES, **g, help="network")
+    p.add_argument("--arch", default=DEFAULT_ARCH, choices=ARCH_NAMES, **g, help="network")
     p.add_argument("--epoch", type=int, default=10, **g, help="epochs to train")
     p.add_argument("--batchsize", type=int, default=32, **g, help="training mini-batch size")
     p.add_argument("--val-batchsize", type=int, default=32, **g, help="validation batch size")
@@ -336,8 +332,8 @@ def _train_options(args):
     """TrainOptions from the command line, over OUT/args.json when resuming."""
     import dataclasses
     from pathlib import Path
-    from mlimages.finetune import FinetuneOptions
-    from mlimages.train import TrainError, TrainOptions, load_options
+    from mlimages.training.finetune import FinetuneOptions
+    from mlimages.training.run import TrainError, TrainOptions, load_options
     values = {k: v for k, v in vars(args).items() if k not in _NOT_OPTIONS}
     if args.resume:
         given = getattr(args, "given", set()) | ({"train"} if args.train else set())
@@ -358,7 +354,7 @@ def _train_options(args):
 def _run_train(args):
     import signal
     import threading
-    from mlimages.train import summary, train
+    from mlimages.training.run import summary, train
     opts = _train_options(args)
     stop = threading.Event()
 
@@ -410,13 +406,13 @@ def _add_inspect(p):
                     "flagging divisions that are not exact; the flattened\n"
                     "size reaching the first fully connected layer; and, for a\n"
                     "size that does not fit, the nearest sizes that do.")
-    p.add_argument("--arch", choices=ARCH_NAMES, default="alex", help="network")
+    p.add_argument("--arch", choices=ARCH_NAMES, default=DEFAULT_ARCH, help="network")
     p.add_argument("--insize", type=int, help="input side in pixels (default: the network's)")
     p.add_argument("--classes", type=int, default=1000, help="outputs of the last layer")
 
 
 def _run_inspect(args):
-    from mlimages.sizes import format_report, inspect_size
+    from mlimages.models.sizes import format_report, inspect_size
     report = inspect_size(args.arch, args.insize, n_classes=args.classes)
     print(format_report(report))
     return 0 if report.fits else 1
@@ -442,7 +438,7 @@ def _add_demo(p):
 
 def _run_demo(args):
     from mlimages.demo import run_demo
-    return run_demo(args.out, quick=args.quick)
+    return run_demo(main, args.out, quick=args.quick)
 
 
 class Command(NamedTuple):
@@ -502,38 +498,6 @@ def _command_in(argv):
     return None
 
 
-# The error types that are the user's to fix (printed as one line), by defining module.
-_LIBRARY_ERRORS = {
-    "mlimages.cache": ("CacheError",),
-    "mlimages.demo": ("DemoError",),
-    "mlimages.distributed": ("DistributedError",),
-    "mlimages.gather.records": ("GatherError",),
-    "mlimages.image": ("ImageError",),
-    "mlimages.label": ("LabelError",),
-    "mlimages.listfile": ("ListFileError",),
-    "mlimages.mean": ("MeanError",),
-    "mlimages.finetune": ("FinetuneError",),
-    "mlimages._engine": ("LoaderError",),
-    "mlimages.models": ("ModelError",),
-    "mlimages.predict": ("PredictError",),
-    "mlimages.sizes": ("SizeError",),
-    "mlimages.train": ("GpuError", "TrainError", "TrainingDiverged"),
-}
-
-
-def _library_errors():
-    """The user's-to-fix error types of the stages this run imported.
-
-    An exception can only be of a class whose module is loaded, so looking in ``sys.modules``
-    misses none, and a failing ``gather`` does not import Chainer just to print its error.
-    """
-    found = [FileNotFoundError]
-    for module, names in _LIBRARY_ERRORS.items():
-        if module in sys.modules:
-            found.extend(getattr(sys.modules[module], name) for name in names)
-    return tuple(found)
-
-
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_command_in(argv))
@@ -548,6 +512,6 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"mlimages {args.command}: interrupted", file=sys.stderr)
         return 130
-    except _library_errors() as e:
+    except (MlimagesError, FileNotFoundError) as e:
         print(f"mlimages {args.command}: error: {e}", file=sys.stderr)
         return 2

@@ -370,10 +370,3 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_a_consistent_folder(slow_s
     records = assert_manifest_matches_folder(out)
     assert len(records) == 80 and all(r["status"] == "ok" for r in records.values())
 
-
-def test_gathers_resize_modes_are_the_image_modes_that_give_one_size():
-    # gather keeps its own copy so that the event loop's process need not import mlimages.image.
-    from mlimages.gather import _RESIZE_MODES
-    from mlimages.image import RESIZE_MODES
-    assert set(_RESIZE_MODES) == {m for m in RESIZE_MODES if m is not None}
-

@@ -1,4 +1,4 @@
-"""Trainer extensions and triggers that ``mlimages.train`` wires in.
+"""Trainer extensions and triggers that ``mlimages.training.run`` wires in.
 
 * :class:`CsvLog`, :class:`Curves` and :func:`add_monitoring`: the log as CSV, the loss and
   accuracy curves as PNG, the printed table and progress bar;
@@ -16,6 +16,7 @@ import numpy
 
 from mlimages._chainer import chainer, extensions, training
 from mlimages._fs import atomic_write_bytes, atomic_write_text
+from mlimages.errors import MlimagesError
 
 
 class AnyOf:
@@ -157,7 +158,7 @@ class GlobalRandomState(training.Extension):
                                     int(has_gauss), float(gauss)))
 
 
-class NonFiniteLoss(ArithmeticError):
+class NonFiniteLoss(MlimagesError, ArithmeticError):
     """The training loss was NaN or infinite (raised inside the training loop).
 
     Attributes: value (float), iteration (int), epoch (float, epoch_detail).

@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy
 
 from mlimages._fs import atomic_write_text
+from mlimages.errors import MlimagesError
 
 _VERSION = 1
 
 
-class CacheError(OSError):
+class CacheError(MlimagesError, OSError):
     """The cache folder cannot hold the cache (no space, not writable)."""
 
 

@@ -8,9 +8,9 @@ same place, unflipped), for evaluation the centre crop; the mean crop subtracted
 Unlike Chainer's version every crop offset is possible, the last one included, and an image
 exactly ``crop_size`` wide works; gray, RGBA, palette or 16-bit images arrive as RGB.
 
-How it runs (the background half is :mod:`mlimages._engine`): an asyncio event loop in a
+How it runs (the background half is :mod:`mlimages.loader.engine`): an asyncio event loop in a
 background thread keeps ``prefetch`` batches in flight; each batch is split into one job per
-worker thread (:mod:`mlimages._workers`), which decodes (or reads from the ``cache``) and
+worker thread (:mod:`mlimages.loader.threads`), which decodes (or reads from the ``cache``) and
 writes straight into the batch array. Threads, not processes: Pillow releases the GIL while
 decoding and resizing and NumPy while cropping and converting, so threads use every core.
 Measured on the 2-core benchmark machine (benchmarks/RESULTS.md, 256x256 JPEGs) while it was
@@ -55,10 +55,11 @@ import numpy
 
 from mlimages import listfile
 from mlimages._chainer import chainer
-from mlimages._engine import Batch, Engine, Failure, LoaderError, Plan, Reader, Record, place
-from mlimages.cache import ImageCache
+from mlimages.loader.engine import Batch, Engine, Failure, LoaderError, Plan, Reader, Record
+from mlimages.loader.transforms import CropParams, crop_params, epoch_order, place
+from mlimages.loader.cache import ImageCache
 from mlimages.image import ImageSpec
-from mlimages.mean import DEFAULT_RESIZE, DEFAULT_SIZE
+from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE
 
 __all__ = ["BatchLoader", "Batch", "LoaderOptions", "LoaderError", "Failure", "converter",
            "crop_params", "epoch_order", "place", "DEFAULT_SIZE", "DEFAULT_RESIZE"]
@@ -80,7 +81,7 @@ class LoaderOptions:
         prefetch: batches kept in flight ahead of the consumer (K).
         item_timeout: seconds one image may take before its worker counts as stalled.
         max_replacements: unreadable replacements in a row before giving up on a sample.
-        cache: folder for the memory-mapped cache of resized images (see mlimages.cache).
+        cache: folder for the memory-mapped cache of resized images (see mlimages.loader.cache).
     """
 
     size: "int | None" = None
@@ -92,35 +93,6 @@ class LoaderOptions:
     item_timeout: float = 60.0
     max_replacements: int = 10
     cache: "str | os.PathLike | None" = None
-
-
-class CropParams(NamedTuple):
-    """The random choice made for one batch: int64 (B,) offsets and bool (B,) flips."""
-
-    tops: numpy.ndarray
-    lefts: numpy.ndarray
-    flips: numpy.ndarray
-
-
-def epoch_order(seed, epoch, count, shuffle=True):
-    """The order in which epoch ``epoch`` visits ``count`` images: int64 (count,)."""
-    if not shuffle:
-        return numpy.arange(count)
-    return numpy.random.default_rng([seed, 0, epoch]).permutation(count)
-
-
-def crop_params(seed, epoch, position, count, size, crop, train=True):
-    """Crops and flips of the batch starting at ``position`` of ``epoch``.
-
-    Training: offsets uniform over 0..size-crop, both ends included, and a coin flip each;
-    evaluation: the centre crop, never flipped.
-    """
-    if not train:
-        centre = numpy.full(count, (size - crop) // 2)
-        return CropParams(centre, centre.copy(), numpy.zeros(count, bool))
-    rng = numpy.random.default_rng([seed, 1, epoch, position])
-    return CropParams(rng.integers(0, size - crop + 1, count),
-                      rng.integers(0, size - crop + 1, count), rng.random(count) < 0.5)
 
 
 def _load_mean(mean, opts):

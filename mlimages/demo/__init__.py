@@ -1,7 +1,7 @@
 """``mlimages demo``: the whole pipeline, offline, on a generated task.
 
 1. makes a small image-classification task: one class per visual pattern
-   (:mod:`mlimages.synth`: stripes, rings, checks, ...), photo-sized JPEGs;
+   (:mod:`mlimages.demo.synth`: stripes, rings, checks, ...), photo-sized JPEGs;
 2. serves it from its own HTTP server on 127.0.0.1 behind an ImageNet-style URL
    list, ``words.txt`` and ``wordnet.is_a.txt``, with the broken links real
    lists have planted in it (dead links, a gone link, a hang, an HTML page, a
@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from mlimages import synth
+from mlimages.demo import synth
+from mlimages.errors import MlimagesError
 
 PARENT = ("n99990000", "pattern")
 # Fake WordNet ids (the real ones start far lower), one per generated pattern.
@@ -30,7 +31,7 @@ HANG_SECONDS = 30
 PLACEHOLDER_PATH = "/pw/images/en-us/photo_unavailable.png"
 
 
-class DemoError(RuntimeError):
+class DemoError(MlimagesError, RuntimeError):
     """A demo step failed; the message names the step."""
 
 
@@ -172,11 +173,10 @@ class DemoServer:
 
 
 # ----------------------------------------------------------------- the steps
-def _step(argv):
-    """Print ``argv`` as a shell command and run it through the real CLI."""
-    from mlimages.cli import main
+def _step(run_command, argv):
+    """Print ``argv`` as a shell command and run it with ``run_command`` (the CLI's main)."""
     print(f"\n$ mlimages {shlex.join(str(a) for a in argv)}", flush=True)
-    status = main([str(a) for a in argv])
+    status = run_command([str(a) for a in argv])
     if status:
         raise DemoError(f"`mlimages {argv[0]}` failed with status {status}")
 
@@ -203,8 +203,12 @@ def _val_accuracy(result):
     return values[-1] if values else None
 
 
-def run_demo(out="demo-output", quick=False):
-    """Run the demo into ``out``; returns the exit status (0)."""
+def run_demo(run_command, out="demo-output", quick=False):
+    """Run the demo into ``out``; returns the exit status (0).
+
+    ``run_command(argv) -> status`` runs one step as the shell would (the CLI passes its own
+    ``main``, so that the demo shows and runs the real commands; no import cycle).
+    """
     size = QUICK if quick else FULL
     out = Path(out)
     started = time.monotonic()
@@ -217,19 +221,19 @@ def run_demo(out="demo-output", quick=False):
         write_lists(web, server.url, files)
         print(f"Serving them on {server.url} behind {web / 'urls.txt'} "
               f"({n} good links, {sum(c for *_, c in BROKEN)} broken ones planted)")
-        _step(["gather", "--urls", web / "urls.txt", "--wnid", PARENT[0], "--subset",
+        _step(run_command, ["gather", "--urls", web / "urls.txt", "--wnid", PARENT[0], "--subset",
                "--is-a", web / "wordnet.is_a.txt", "--words", web / "words.txt", "--flat",
                "--timeout", 3, "--retries", 0, "--quiet", "--out", images])
     print("\nThe broken links were skipped, each with its reason in manifest.jsonl:")
     print("\n".join(check_gather(images)))
-    _step(["label", images, "--out", lists, "--val", 0.25, "--seed", 1, "--verify", "--quiet"])
-    _step(["mean", lists / "train.txt", "--root", images, "--size", 72, "--out",
+    _step(run_command, ["label", images, "--out", lists, "--val", 0.25, "--seed", 1, "--verify", "--quiet"])
+    _step(run_command, ["mean", lists / "train.txt", "--root", images, "--size", 72, "--out",
            out / "mean.png", "--quiet"])
-    _step(["train", lists / "train.txt", "--val", lists / "val.txt", "--root", images,
+    _step(run_command, ["train", lists / "train.txt", "--val", lists / "val.txt", "--root", images,
            "--mean", out / "mean.npy", "--arch", "small", "--epoch", size.epochs,
            "--batchsize", size.batchsize, "--log-interval", 10, "--seed", 0,
            "--out", result, "--quiet"])
-    _step(["predict", result, *sorted((web / "holdout").glob("*.jpg")), "--top", 2])
+    _step(run_command, ["predict", result, *sorted((web / "holdout").glob("*.jpg")), "--top", 2])
     _finish(out, result, time.monotonic() - started, size)
     return 0
 

@@ -1,4 +1,4 @@
-"""Tests for mlimages.finetune: loading by layer, freezing, learning-rate scaling, Caffe."""
+"""Tests for mlimages.training.finetune: loading by layer, freezing, learning-rate scaling, Caffe."""
 
 import dataclasses
 import json
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 from mlimages._chainer import chainer
-from mlimages.finetune import (FinetuneError, FinetuneOptions, caffe_mean_to_rgb,
+from mlimages.training.finetune import (FinetuneError, FinetuneOptions, caffe_mean_to_rgb,
                                caffe_modules, freeze, frozen_layers, layer_names,
                                load_matching, read_caffemodel, read_weights,
                                scale_pretrained_lr)
 from mlimages.models import build_classifier
-from mlimages.train import train
+from mlimages.training.run import train
 from trainutil import dataset, make_dataset, options, trained  # noqa: F401 (fixtures)
 
 
@@ -61,7 +61,7 @@ def test_batchnorm_statistics_travel_with_their_layer():
     source = materialised("alexbn", 3, insize=67).predictor
     source.bn1.avg_mean[...] = 7.0
     target = materialised("alexbn", 4, insize=67).predictor
-    from mlimages.finetune import model_arrays
+    from mlimages.training.finetune import model_arrays
     report = load_matching(target, model_arrays(source))
     assert "bn1" in report.loaded and report.reinitialised == ["fc8"]
     assert np.all(target.bn1.avg_mean == 7.0)

@@ -1,4 +1,4 @@
-"""Tests for mlimages.sizes: the article's size arithmetic, traced from the real networks."""
+"""Tests for mlimages.models.sizes: the article's size arithmetic, traced from the real networks."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from mlimages import cli
 from mlimages._chainer import chainer
 from mlimages.models import build_classifier
-from mlimages.sizes import (SizeError, apply_layers, check_crop, format_report, inspect_size,
+from mlimages.models.sizes import (SizeError, apply_layers, check_crop, format_report, inspect_size,
                             nearest_fits, trace)
 
 

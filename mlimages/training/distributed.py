@@ -1,7 +1,7 @@
 """``mlimages train --distributed``: data-parallel training over MPI with ChainerMN.
 
 Launched as ``mpiexec -n N mlimages train ... --distributed``: every process (rank) runs the
-same :func:`mlimages.train.train`, which asks this module for
+same :func:`mlimages.training.run.train`, which asks this module for
 
 * a communicator (:func:`communicator`): ``pure_nccl`` when training on GPUs (one process per
   GPU, the GPU numbered by the rank within its node), ``naive`` on the CPU;
@@ -26,11 +26,12 @@ from typing import NamedTuple
 
 from mlimages import listfile
 from mlimages._chainer import chainer  # noqa: F401  (first: it bridges NumPy 2 for Chainer)
+from mlimages.errors import MlimagesError
 
 RANK_LISTS = ".ranks"  # under --out: each rank's part of the lists
 
 
-class DistributedError(RuntimeError):
+class DistributedError(MlimagesError, RuntimeError):
     """MPI or ChainerMN cannot be used; the message says what to install or how to launch."""
 
 

@@ -1,4 +1,4 @@
-"""Tests for mlimages.distributed: `mpiexec -n 2 mlimages train ... --distributed` on the CPU.
+"""Tests for mlimages.training.distributed: `mpiexec -n 2 mlimages train ... --distributed` on the CPU.
 
 Skipped when mpi4py is not installed (`make setup` installs the `mpi` extra, so `make test`
 runs them).  Every run has a subprocess timeout: a job that hangs fails instead.
@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("mpi4py")
 from mlimages import listfile  # noqa: E402
-from mlimages.train import train  # noqa: E402
+from mlimages.training.run import train  # noqa: E402
 from trainutil import cli_args, dataset, options  # noqa: E402,F401 (fixtures)
 
 MPIEXEC = Path(sys.executable).parent / "mpiexec"

@@ -2,7 +2,7 @@
 
 :class:`Engine` runs an event loop in its own thread. For each batch the consumer has
 planned (:class:`Plan`: which images, where to crop, whether to flip), a coroutine splits
-the batch into one job per worker thread (:mod:`mlimages._workers`); each job reads its
+the batch into one job per worker thread (:mod:`mlimages.loader.threads`); each job reads its
 images (from the cache or decoded by :func:`mlimages.image.open_image`) and writes them,
 preprocessed, straight into the batch array. Unreadable or stalled images come back as
 values, are recorded once, and their slots are refilled with replacements drawn from the
@@ -19,14 +19,15 @@ from typing import NamedTuple
 
 import numpy
 
-from mlimages._workers import Stalled, WorkerPool
+from mlimages.loader.threads import Stalled, WorkerPool
 from mlimages.image import ImageError, open_image
+from mlimages.loader.transforms import place, replacement
+from mlimages.errors import MlimagesError
 
 log = logging.getLogger("mlimages.loader")
-_SCALE = numpy.float32(1.0 / 255.0)
 
 
-class LoaderError(ValueError):
+class LoaderError(MlimagesError, ValueError):
     """The loader cannot be built as asked, or too many images in a row cannot be read."""
 
 
@@ -42,30 +43,6 @@ class Batch(NamedTuple):
 
     x: numpy.ndarray
     t: numpy.ndarray
-
-
-def _replacement(seed, plan, slot, attempt, count):
-    # The seed's third stream (tag 2); loader.py draws orders (tag 0) and crops (tag 1).
-    return int(numpy.random.default_rng([seed, 2, plan.epoch, plan.position, slot, attempt])
-               .integers(count))
-
-
-def place(out, chw, mean, top, left, flip, crop):
-    """Write one preprocessed example into ``out`` (float32 (C, crop, crop)).
-
-    ``out = (flip(chw)[:, top:top+crop, left:left+crop] - mean[:, same]) / 255`` where
-    ``chw`` is uint8 (C, S, S) and ``mean`` float32 (C, S, S) or (C, 1, 1).
-    """
-    width = chw.shape[2]
-    if flip:
-        # Columns left..left+crop of the flipped image are these columns, read backwards.
-        view = chw[:, top:top + crop, width - left - crop:width - left][:, :, ::-1]
-    else:
-        view = chw[:, top:top + crop, left:left + crop]
-    if mean.shape[1] > 1:
-        mean = mean[:, top:top + crop, left:left + crop]
-    numpy.subtract(view, mean, out=out)
-    out *= _SCALE
 
 
 class Plan(NamedTuple):
@@ -208,7 +185,7 @@ class Engine:
                     f"({len(self.record.bad)} of {count} so far, last: "
                     f"{self.record.failures[-1].path}: {self.record.failures[-1].reason}); "
                     "check the list and the root folder")
-            index = _replacement(self.seed, plan, slot, attempts[slot], count)
+            index = replacement(self.seed, plan, slot, attempts[slot], count)
         return slot, index
 
     def close(self):

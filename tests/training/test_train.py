@@ -1,4 +1,4 @@
-"""Tests for mlimages.train: a real Trainer on real files, with the `small` network."""
+"""Tests for mlimages.training.run: a real Trainer on real files, with the `small` network."""
 
 import dataclasses
 import importlib.util
@@ -14,8 +14,8 @@ from PIL import Image
 
 from mlimages import cli
 from mlimages._chainer import cupy_or_none
-from mlimages.sizes import SizeError
-from mlimages.train import (GpuError, TrainError, TrainingDiverged, check_gpu, latest_snapshot,
+from mlimages.models.sizes import SizeError
+from mlimages.training.run import (GpuError, TrainError, TrainingDiverged, check_gpu, latest_snapshot,
                             load_options, train)
 
 HAS_CUPY = importlib.util.find_spec("cupy") is not None
@@ -209,7 +209,7 @@ def test_a_stop_request_ends_with_a_snapshot(small_dataset, tmp_path):
 
 
 def test_a_caffe_mean_is_read_as_rgb(small_dataset, tmp_path):
-    from mlimages.finetune import caffe_modules
+    from mlimages.training.finetune import caffe_modules
     rgb = np.load(small_dataset["mean"])
     _, pb = caffe_modules()
     blob = pb.BlobProto()

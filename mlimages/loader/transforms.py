@@ -1,0 +1,67 @@
+"""The loader's random choices and its one preprocessing step: pure functions of the seed.
+
+Every choice a batch makes (the epoch's order, each crop and flip, the replacement of an
+unreadable image) is drawn from ``numpy.random.default_rng([seed, stream, ...])`` with its own
+stream tag (0 order, 1 crops, 2 replacements), never from which thread finished first: the
+same seed gives the same batches, resumed or not. :func:`place` is the preprocessing shared by
+the loader and ``predict``.
+"""
+
+from typing import NamedTuple
+
+import numpy
+
+_SCALE = numpy.float32(1.0 / 255.0)
+
+
+class CropParams(NamedTuple):
+    """The random choice made for one batch: int64 (B,) offsets and bool (B,) flips."""
+
+    tops: numpy.ndarray
+    lefts: numpy.ndarray
+    flips: numpy.ndarray
+
+
+def epoch_order(seed, epoch, count, shuffle=True):
+    """The order in which epoch ``epoch`` visits ``count`` images: int64 (count,)."""
+    if not shuffle:
+        return numpy.arange(count)
+    return numpy.random.default_rng([seed, 0, epoch]).permutation(count)
+
+
+def crop_params(seed, epoch, position, count, size, crop, train=True):
+    """Crops and flips of the batch starting at ``position`` of ``epoch``.
+
+    Training: offsets uniform over 0..size-crop, both ends included, and a coin flip each;
+    evaluation: the centre crop, never flipped.
+    """
+    if not train:
+        centre = numpy.full(count, (size - crop) // 2)
+        return CropParams(centre, centre.copy(), numpy.zeros(count, bool))
+    rng = numpy.random.default_rng([seed, 1, epoch, position])
+    return CropParams(rng.integers(0, size - crop + 1, count),
+                      rng.integers(0, size - crop + 1, count), rng.random(count) < 0.5)
+
+
+def replacement(seed, plan, slot, attempt, count):
+    """The list index that replaces slot ``slot`` of ``plan`` at its ``attempt``-th try."""
+    return int(numpy.random.default_rng([seed, 2, plan.epoch, plan.position, slot, attempt])
+               .integers(count))
+
+
+def place(out, chw, mean, top, left, flip, crop):
+    """Write one preprocessed example into ``out`` (float32 (C, crop, crop)).
+
+    ``out = (flip(chw)[:, top:top+crop, left:left+crop] - mean[:, same]) / 255`` where
+    ``chw`` is uint8 (C, S, S) and ``mean`` float32 (C, S, S) or (C, 1, 1).
+    """
+    width = chw.shape[2]
+    if flip:
+        # Columns left..left+crop of the flipped image are these columns, read backwards.
+        view = chw[:, top:top + crop, width - left - crop:width - left][:, :, ::-1]
+    else:
+        view = chw[:, top:top + crop, left:left + crop]
+    if mean.shape[1] > 1:
+        mean = mean[:, top:top + crop, left:left + crop]
+    numpy.subtract(view, mean, out=out)
+    out *= _SCALE

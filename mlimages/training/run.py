@@ -45,7 +45,8 @@ from mlimages import __version__, listfile
 from mlimages._chainer import chainer, extensions, training
 from mlimages._fs import atomic_write_bytes, atomic_write_text
 from mlimages.errors import MlimagesError
-from mlimages.training.finetune import (FinetuneOptions, caffe_mean_to_rgb, freeze, frozen_layers,
+from mlimages.training.options import TrainError, TrainOptions  # noqa: F401 (re-exported)
+from mlimages.training.finetune import (caffe_mean_to_rgb, freeze, frozen_layers,
                                load_matching, read_weights, scale_pretrained_lr)
 from mlimages.defaults import DEFAULT_RESIZE
 from mlimages.loader import BatchLoader, converter
@@ -60,81 +61,12 @@ _SNAPSHOT_RE = re.compile(r"^snapshot_iter_(\d+)$")
 log = logging.getLogger(__name__)
 
 
-class TrainError(MlimagesError, ValueError):
-    """Inputs or settings that cannot start (or resume) a run; the message says the fix."""
-
-
 class TrainingDiverged(MlimagesError, RuntimeError):
     """The loss became NaN or infinite; the run stopped before snapshotting bad weights."""
 
 
 class GpuError(MlimagesError, RuntimeError):
     """``--gpu`` was asked for but CuPy or CUDA cannot be used."""
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainOptions:
-    """Everything a run is made of (saved as ``args.json``; ``resume`` reads it back).
-
-    Attributes:
-        train, val: list files (``path label``); val may be None (no evaluation).
-        root: folder the list paths are relative to.  mean: ``mean.npy`` (3, H, W) RGB.
-        label_def: class names; default ``label_def.txt`` beside the train list.
-        out: output folder.  arch: a name in ``mlimages.models.ARCHS``.
-        epoch, batchsize, val_batchsize: run length and batch sizes.
-        crop: input side; default the architecture's ``insize``.
-        lr, momentum, weight_decay: MomentumSGD and its WeightDecay hook.
-        lr_decay, lr_decay_every: lr *= lr_decay every lr_decay_every epochs.
-        log_interval: iterations between log lines (there is also one per epoch).
-        snapshot_interval: iterations between snapshots (there is also one per epoch).
-        keep: snapshots of each kind kept (the latest K).
-        gpu: CUDA device, or -1 for the CPU.  seed: reproducible run when set.
-        finetune: FinetuneOptions.
-        cache: folder for the loaders' memory-mapped caches of resized images
-            (:mod:`mlimages.loader.cache`): the first epoch decodes and stores every image, later
-            epochs and later runs only crop, flip and subtract. None: decode every epoch.
-    """
-
-    train: str
-    val: "str | None" = None
-    root: str = "."
-    mean: str = "mean.npy"
-    label_def: "str | None" = None
-    out: str = "result"
-    arch: str = "alex"
-    epoch: int = 10
-    batchsize: int = 32
-    val_batchsize: int = 32
-    crop: "int | None" = None
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 0.0005
-    lr_decay: float = 0.97
-    lr_decay_every: int = 1
-    log_interval: int = 100
-    snapshot_interval: int = 1000
-    keep: int = 3
-    gpu: int = -1
-    seed: "int | None" = None
-    finetune: FinetuneOptions = FinetuneOptions()
-    cache: "str | None" = None
-
-    def __post_init__(self):
-        positive = ("epoch", "batchsize", "val_batchsize", "log_interval",
-                    "snapshot_interval", "keep", "lr_decay_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise TrainError(f"{name}={getattr(self, name)}: must be at least 1")
-        if not (self.lr > 0 and 0 <= self.momentum < 1 and self.weight_decay >= 0
-                and 0 < self.lr_decay <= 1):
-            raise TrainError(f"lr={self.lr}, momentum={self.momentum}, weight_decay="
-                             f"{self.weight_decay}, lr_decay={self.lr_decay}: need lr > 0, "
-                             "0 <= momentum < 1, weight_decay >= 0, 0 < lr_decay <= 1")
-        if isinstance(self.finetune, dict):
-            object.__setattr__(self, "finetune", FinetuneOptions(**self.finetune))
-
-    def to_json(self):
-        return dataclasses.asdict(self)
 
 
 class TrainResult(NamedTuple):

@@ -1,0 +1,108 @@
+"""What a training run is made of: its options, checked when built (no Chainer import).
+
+:class:`TrainOptions` is the run (saved as ``args.json``; ``--resume`` reads it back) and
+:class:`FinetuneOptions` its start from trained weights. The CLI reads every ``train`` flag's
+default from these dataclasses, so each default is written here and nowhere else.
+"""
+
+import dataclasses
+
+from mlimages.defaults import DEFAULT_ARCH
+from mlimages.errors import MlimagesError
+
+
+class FinetuneError(MlimagesError, ValueError):
+    """Weights that cannot be read or applied, or layer names that do not exist."""
+
+
+class TrainError(MlimagesError, ValueError):
+    """Inputs or settings that cannot start (or resume) a run; the message says the fix."""
+
+
+@dataclasses.dataclass(frozen=True)
+class FinetuneOptions:
+    """How to start from trained weights.
+
+    Attributes:
+        init_model: a ``model.npz`` (mlimages/Chainer) or ``.caffemodel`` to start from.
+        freeze: layer names that get no updates (e.g. ("conv1", ..., "conv5")).
+        freeze_until: freeze every layer from the input up to and including this one.
+        pretrained_lr_scale: learning-rate factor for loaded layers that are not frozen
+            (1.0: same rate as the fresh layers).
+    """
+
+    init_model: "str | None" = None
+    freeze: tuple = ()
+    freeze_until: "str | None" = None
+    pretrained_lr_scale: float = 1.0
+
+    def __post_init__(self):
+        if not 0 <= self.pretrained_lr_scale <= 1:
+            raise FinetuneError(f"pretrained_lr_scale={self.pretrained_lr_scale}: give a "
+                                "factor in [0, 1] (0.1 is common)")
+        object.__setattr__(self, "freeze", tuple(self.freeze))
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainOptions:
+    """Everything a run is made of (saved as ``args.json``; ``resume`` reads it back).
+
+    Attributes:
+        train, val: list files (``path label``); val may be None (no evaluation).
+        root: folder the list paths are relative to.  mean: ``mean.npy`` (3, H, W) RGB.
+        label_def: class names; default ``label_def.txt`` beside the train list.
+        out: output folder.  arch: a name in ``mlimages.models.ARCHS``.
+        epoch, batchsize, val_batchsize: run length and batch sizes.
+        crop: input side; default the architecture's ``insize``.
+        lr, momentum, weight_decay: MomentumSGD and its WeightDecay hook.
+        lr_decay, lr_decay_every: lr *= lr_decay every lr_decay_every epochs.
+        log_interval: iterations between log lines (there is also one per epoch).
+        snapshot_interval: iterations between snapshots (there is also one per epoch).
+        keep: snapshots of each kind kept (the latest K).
+        gpu: CUDA device, or -1 for the CPU.  seed: reproducible run when set.
+        finetune: FinetuneOptions.
+        cache: folder for the loaders' memory-mapped caches of resized images
+            (:mod:`mlimages.loader.cache`): the first epoch decodes and stores every image, later
+            epochs and later runs only crop, flip and subtract. None: decode every epoch.
+    """
+
+    train: str
+    val: "str | None" = None
+    root: str = "."
+    mean: str = "mean.npy"
+    label_def: "str | None" = None
+    out: str = "result"
+    arch: str = DEFAULT_ARCH
+    epoch: int = 10
+    batchsize: int = 32
+    val_batchsize: int = 32
+    crop: "int | None" = None
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0005
+    lr_decay: float = 0.97
+    lr_decay_every: int = 1
+    log_interval: int = 100
+    snapshot_interval: int = 1000
+    keep: int = 3
+    gpu: int = -1
+    seed: "int | None" = None
+    finetune: FinetuneOptions = FinetuneOptions()
+    cache: "str | None" = None
+
+    def __post_init__(self):
+        positive = ("epoch", "batchsize", "val_batchsize", "log_interval",
+                    "snapshot_interval", "keep", "lr_decay_every")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise TrainError(f"{name}={getattr(self, name)}: must be at least 1")
+        if not (self.lr > 0 and 0 <= self.momentum < 1 and self.weight_decay >= 0
+                and 0 < self.lr_decay <= 1):
+            raise TrainError(f"lr={self.lr}, momentum={self.momentum}, weight_decay="
+                             f"{self.weight_decay}, lr_decay={self.lr_decay}: need lr > 0, "
+                             "0 <= momentum < 1, weight_decay >= 0, 0 < lr_decay <= 1")
+        if isinstance(self.finetune, dict):
+            object.__setattr__(self, "finetune", FinetuneOptions(**self.finetune))
+
+    def to_json(self):
+        return dataclasses.asdict(self)

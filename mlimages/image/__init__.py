@@ -8,21 +8,25 @@ Every input that cannot be read raises one exception type, :class:`ImageError`, 
 is a short slug (see ``REASONS``) so that callers can count failures by kind. A truncated file
 is never returned half grey: images are decoded in full here, and this module never sets
 Pillow's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES`` (nor should anything else).
+
+The public names all live here; the private modules hold the steps: ``_decode`` (input names,
+content sniffing, failure reasons, the JPEG draft) and ``_convert`` (EXIF orientation,
+channels, 8-bit, resizing).
 """
 
 import contextlib
 import dataclasses
 import io
 import os
-import struct
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy
-from PIL import Image, ImageOps
+from PIL import Image
 
 from mlimages.defaults import DEFAULT_RESIZE, RESIZE_MODES
 from mlimages.errors import MlimagesError
+from mlimages.image import _convert, _decode
 
 # Slug -> what it means and what to do about it (the second half of every ImageError message).
 REASONS = {
@@ -36,18 +40,6 @@ REASONS = {
     "too_large": "too many pixels (decompression-bomb guard); pass max_pixels=N if trusted",
 }
 ALPHA_POLICIES = ("drop", "blend")
-
-# Bicubic: visibly sharper than bilinear and about half the cost of Lanczos at ImageNet sizes;
-# Pillow widens the kernel with the reduction factor, so downscaling does not alias.
-# reducing_gap=3 box-reduces by an integer factor first: several times faster on big
-# reductions with output Pillow documents as indistinguishable from a plain resize.
-_FILTER = Image.Resampling.BICUBIC
-_REDUCING_GAP = 3.0
-_ORIENTATION = 0x0112  # EXIF tag
-_BYTES = (bytes, bytearray, memoryview)
-_MAGIC = [(b"\xff\xd8", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"), (b"%PDF", "PDF"),
-          (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL ", "JPEG XL")]
-_ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82", "GIF": b";"}
 
 
 class ImageError(MlimagesError, ValueError):
@@ -129,10 +121,10 @@ def open_image(source, spec=None, *, name=None, **options):
     spec = _make_spec(spec, options)
     with _opened(source, name, spec.max_pixels) as im:
         if spec.draft:
-            _draft(im, spec)
+            _decode.draft(im, spec)
         im.load()
-        im = _fix_channels(_orient(im), spec)
-    return _resize(im, spec)
+        im = _convert.fix_channels(_convert.orient(im), spec)
+    return _convert.resize(im, spec)
 
 
 def verify_image(source, *, draft=True, max_pixels=None, name=None):
@@ -145,7 +137,7 @@ def verify_image(source, *, draft=True, max_pixels=None, name=None):
         ImageInfo: (format, (width, height)), the size as shown (after EXIF orientation).
     """
     with _opened(source, name, max_pixels) as im:
-        info = ImageInfo(im.format, _oriented_size(im))
+        info = ImageInfo(im.format, _convert.oriented_size(im))
         if draft:
             im.draft(None, (1, 1))
         im.load()
@@ -210,7 +202,7 @@ class LabeledImage:
             raise ValueError(f"{self.path}: no image yet; call .load() first")
         im = self.image
         if im.mode not in ("RGB", "L"):
-            im = _fix_channels(im, ImageSpec())
+            im = _convert.fix_channels(im, ImageSpec())
         arr = numpy.asarray(im)
         arr = arr[numpy.newaxis] if arr.ndim == 2 else arr.transpose(2, 0, 1)  # HWC -> CHW
         arr = numpy.ascontiguousarray(arr, dtype=dtype)
@@ -234,7 +226,7 @@ def _make_spec(spec, options):
 def _opened(source, name, max_pixels):
     """Yield ``Image.open(source)`` after the pixel-count check; every failure inside the
     ``with`` block (open, decode, conversion) leaves as an ImageError naming the input."""
-    name = _name_of(source, name)
+    name = _decode.name_of(source, name)
     fp, own = _as_file(source, name)
     im = None
     try:
@@ -244,24 +236,16 @@ def _opened(source, name, max_pixels):
     except ImageError:
         raise
     except Exception as ex:  # the per-image boundary: Pillow plugins raise many types on bad data
-        reason, detail = _classify(ex, fp, opened=im is not None)
+        reason, detail = _decode.classify(ex, fp, opened=im is not None)
         raise ImageError(name, reason, detail) from ex
     finally:
         if own:
             fp.close()
 
 
-def _name_of(source, name):
-    if name is None and isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
-    if name is None and isinstance(source, _BYTES):
-        return "<bytes>"
-    return str(name if name is not None else getattr(source, "name", "<stream>"))
-
-
 def _as_file(source, name):
     """Return (binary file object, whether we must close it)."""
-    if isinstance(source, _BYTES):
+    if isinstance(source, _decode.BYTES):
         return io.BytesIO(source), True
     if not isinstance(source, (str, os.PathLike)):
         seekable = getattr(source, "seekable", lambda: False)()
@@ -280,164 +264,3 @@ def _check_pixels(im, name, max_pixels):
     width, height = im.size
     if limit is not None and width * height > limit:
         raise ImageError(name, "too_large", f"{width}x{height} pixels, limit {limit}")
-
-
-def _classify(ex, fp, opened):
-    """Map an exception from Pillow to (reason slug, detail text), looking at the bytes."""
-    head, tail = _peek(fp)
-    detail = f"{type(ex).__name__}: {ex}"
-    text = str(ex).lower()
-    kind = _sniff(head)
-    if isinstance(ex, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
-        return "too_large", detail
-    if not head:
-        return "empty", "0 bytes"
-    if kind in ("HTML", "text") and not opened:
-        return "not_image", f"starts like {kind}: {head[:24]!r}"
-    if kind in ("HEIF/AVIF", "PDF", "SVG", "JPEG XL"):
-        return "unsupported", f"{kind} data"
-    if "truncated" in text or isinstance(ex, (EOFError, struct.error)):
-        return "truncated", detail
-    if "not available" in text or "not supported" in text or "unsupported" in text:
-        return "unsupported", detail
-    if kind in _ENDINGS and not tail.endswith(_ENDINGS[kind]):
-        # A known signature whose end marker is missing: the file was cut short.
-        return "truncated", f"{kind} data without its end marker"
-    return ("corrupt" if opened or kind else "not_image"), detail
-
-
-def _peek(fp):
-    """First 512 and last 16 bytes of the input (empty if it cannot be re-read)."""
-    try:
-        fp.seek(0)
-        head = fp.read(512)
-        fp.seek(max(0, fp.seek(0, io.SEEK_END) - 16))
-        return head, fp.read(16)
-    except (OSError, ValueError):
-        return b"", b""
-
-
-def _sniff(head):
-    """A rough content type from the first bytes, or None."""
-    kind = next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
-    start = head.lstrip().lower()
-    if kind or head[4:8] == b"ftyp":
-        return kind or "HEIF/AVIF"
-    if b"<svg" in start:
-        return "SVG"
-    if start.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
-        return "HTML"
-    printable = all(32 <= b < 127 or b in b"\t\r\n" for b in head)
-    return "text" if head and printable else None
-
-
-def _oriented_size(im):
-    width, height = im.size
-    swapped = im.getexif().get(_ORIENTATION, 1) in (5, 6, 7, 8)
-    return (height, width) if swapped else (width, height)
-
-
-def _draft(im, spec):
-    """Ask libjpeg for a reduced-scale decode that still covers what the resize needs."""
-    if spec.size is None or spec.resize in (None, "crop"):
-        return
-    shown = _oriented_size(im)
-    need = spec.size if spec.resize == "squash" else _cover_size(shown, spec.size)
-    if shown != im.size:
-        need = need[::-1]  # the file stores the image rotated by 90 degrees
-    im.draft("RGB", need)  # Pillow's draft never goes below ``need`` in either axis
-
-
-def _orient(im):
-    """Apply the EXIF orientation (phones store portrait photos sideways)."""
-    if im.getexif().get(_ORIENTATION, 1) == 1:
-        return im  # saves the copy exif_transpose would make
-    return ImageOps.exif_transpose(im)
-
-
-def _fix_channels(im, spec):
-    """Convert any Pillow mode to "RGB" (or "L" with ``spec.grayscale``).
-
-    Palette becomes RGB(A); 16/32-bit and float grey become 8-bit (``_to_8bit``);
-    alpha follows ``spec.alpha``; CMYK, YCbCr, 1-bit and the rest go through Pillow's convert.
-    """
-    if im.mode in ("P", "PA"):
-        transparent = im.mode == "PA" or "transparency" in im.info
-        im = im.convert("RGBA" if transparent else "RGB")
-    if im.mode in ("I", "F") or im.mode.startswith("I;16"):
-        im = _to_8bit(im)
-    if im.mode in ("LA", "La", "RGBA", "RGBa"):
-        im = _remove_alpha(im, spec)
-    target = "L" if spec.grayscale else "RGB"
-    return im if im.mode == target else im.convert(target)
-
-
-def _remove_alpha(im, spec):
-    rgba = im if im.mode == "RGBA" else im.convert("RGBA")
-    if spec.alpha == "drop":
-        return rgba.convert("RGB")
-    background = Image.new("RGBA", rgba.size, spec.background + (255,))
-    return Image.alpha_composite(background, rgba).convert("RGB")
-
-
-def _to_8bit(im):
-    """High-bit-depth grey -> mode L.
-
-    I;16 is divided by 257 with rounding (65535 -> 255, exact on multiples of 257).
-    I and F are scaled by the smallest standard range that holds their values: 0..1 (F only)
-    times 255, 0..255 as is, 0..65535 divided by 257 (16-bit data in a 32-bit container);
-    anything else (negative, larger, NaN replaced by 0) is stretched min..max to 0..255.
-    """
-    arr = numpy.asarray(im)
-    if im.mode.startswith("I;16"):
-        return Image.fromarray(((arr.astype(numpy.uint32) + 128) // 257).astype(numpy.uint8))
-    arr = numpy.nan_to_num(arr.astype(numpy.float64))
-    lo, hi = float(arr.min()), float(arr.max())
-    if im.mode == "F" and lo >= 0 and hi <= 1:
-        arr = arr * 255
-    elif lo >= 0 and hi <= 255:
-        pass
-    elif lo >= 0 and hi <= 65535:
-        arr = arr / 257
-    else:
-        arr = (arr - lo) * 255 / (hi - lo)
-    return Image.fromarray(numpy.clip(numpy.rint(arr), 0, 255).astype(numpy.uint8))
-
-
-def _cover_size(src, target):
-    """Smallest (w, h) with ``src``'s aspect that covers ``target`` in both axes."""
-    scale = max(target[0] / src[0], target[1] / src[1])
-    return max(target[0], round(src[0] * scale)), max(target[1], round(src[1] * scale))
-
-
-def _resize(im, spec):
-    if spec.size is None or spec.resize is None or im.size == spec.size:
-        return im
-    if spec.resize == "squash":
-        return im.resize(spec.size, _FILTER, reducing_gap=_REDUCING_GAP)
-    if spec.resize == "downscale":
-        cover = _cover_size(im.size, spec.size)
-        if cover != im.size:
-            return _resize_center(im, cover, spec.size)
-    return _center_crop(im, spec.size)
-
-
-def _resize_center(im, cover, size):
-    """Resize to ``cover`` then center crop to ``size``, in one step.
-
-    Resampling only the source region that the crop keeps (Pillow's ``box``) gives the
-    same pixels as resize-then-crop (at most 1 level apart at the edges) for about 3/4
-    of the cost, since no output pixel is computed only to be cropped away.
-    """
-    sx, sy = im.size[0] / cover[0], im.size[1] / cover[1]
-    left, top = (cover[0] - size[0]) // 2, (cover[1] - size[1]) // 2
-    box = (left * sx, top * sy, (left + size[0]) * sx, (top + size[1]) * sy)
-    return im.resize(size, _FILTER, box=box, reducing_gap=_REDUCING_GAP)
-
-
-def _center_crop(im, size):
-    """Center crop to ``size``; Pillow fills the parts outside the image with zeros."""
-    if im.size == size:
-        return im
-    left, top = (im.size[0] - size[0]) // 2, (im.size[1] - size[1]) // 2
-    return im.crop((left, top, left + size[0], top + size[1]))

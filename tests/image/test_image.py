@@ -1,4 +1,4 @@
-"""Tests for mlimages/image.py: channel policies, resize modes, the JPEG draft path, errors."""
+"""Tests for mlimages/image/: channel policies, resize modes, the JPEG draft path, errors."""
 
 import io
 import pickle
@@ -10,10 +10,10 @@ import numpy
 import pytest
 from PIL import Image, ImageFile
 
-from mlimages import image
 from mlimages.image import ImageError, ImageSpec, LabeledImage, open_image, verify_image
+from mlimages.image import _convert, _decode
 
-ASSETS = Path(__file__).parent / "assets"
+ASSETS = Path(__file__).parent.parent / "assets"
 W, H = 16, 12  # every asset is 16x12 (see assets/README.md)
 ALL_ASSETS = [
     "gray.png", "gray16.png", "bilevel.png", "rgba.png", "la.png", "palette.png",
@@ -239,8 +239,8 @@ def test_draft_stays_close_to_full_decode(big_jpeg):
 def test_draft_never_goes_below_the_needed_size(big_jpeg, size, resize):
     spec = ImageSpec(size=size, resize=resize)
     im = Image.open(big_jpeg)
-    image._draft(im, spec)
-    need = spec.size if resize == "squash" else image._cover_size((2000, 1500), spec.size)
+    _decode.draft(im, spec)
+    need = spec.size if resize == "squash" else _convert.cover_size((2000, 1500), spec.size)
     assert im.size < (2000, 1500)  # it did draft...
     assert im.size[0] >= need[0] and im.size[1] >= need[1]  # ...but not below the need
 
@@ -481,10 +481,9 @@ def test_verify_image_with_draft_still_sees_truncation(big_jpeg):
 
 def test_downscale_resamples_only_the_kept_region_like_resize_then_crop():
     from mlimages.demo import synth
-    from mlimages.image import _FILTER, _REDUCING_GAP, _cover_size
     source = synth.make_image("rings", (500, 375), seed=3)
-    cover = _cover_size(source.size, (256, 256))
-    wide = source.resize(cover, _FILTER, reducing_gap=_REDUCING_GAP)
+    cover = _convert.cover_size(source.size, (256, 256))
+    wide = source.resize(cover, _convert.FILTER, reducing_gap=_convert.REDUCING_GAP)
     left = (cover[0] - 256) // 2
     expected = numpy.asarray(wide.crop((left, 0, left + 256, 256)), dtype=numpy.int16)
     got = LabeledImage(None, image=open_image(_png_bytes(source), size=256))

@@ -1,0 +1,98 @@
+"""What the raw bytes say: input names, content sniffing, failure reasons, the JPEG draft.
+
+Pure helpers of :mod:`mlimages.image`: they look at an input or an exception and return values
+(a name, a content type, a ``(reason, detail)`` pair); raising :class:`~mlimages.image.ImageError`
+is left to the package's ``_opened`` boundary.
+"""
+
+import io
+import os
+import struct
+
+from PIL import Image
+
+from mlimages.image._convert import cover_size, oriented_size
+
+BYTES = (bytes, bytearray, memoryview)
+_MAGIC = [(b"\xff\xd8", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"), (b"%PDF", "PDF"),
+          (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL ", "JPEG XL")]
+_ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82", "GIF": b";"}
+
+
+def name_of(source, name):
+    """What errors call ``source``: ``name`` if given, else the path, "<bytes>" or the
+    file object's ``name`` ("<stream>" without one)."""
+    if name is None and isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    if name is None and isinstance(source, BYTES):
+        return "<bytes>"
+    return str(name if name is not None else getattr(source, "name", "<stream>"))
+
+
+def classify(ex, fp, opened):
+    """Map an exception from Pillow to (reason slug, detail text), looking at the bytes.
+
+    Args:
+        ex: what Pillow raised.
+        fp: the binary file object it read (re-read here from the start).
+        opened (bool): whether ``Image.open`` had succeeded (the header parsed).
+
+    Returns:
+        (str, str): a key of ``mlimages.image.REASONS`` and what was found.
+    """
+    head, tail = _peek(fp)
+    detail = f"{type(ex).__name__}: {ex}"
+    text = str(ex).lower()
+    kind = sniff(head)
+    if isinstance(ex, (Image.DecompressionBombError, Image.DecompressionBombWarning)):
+        return "too_large", detail
+    if not head:
+        return "empty", "0 bytes"
+    if kind in ("HTML", "text") and not opened:
+        return "not_image", f"starts like {kind}: {head[:24]!r}"
+    if kind in ("HEIF/AVIF", "PDF", "SVG", "JPEG XL"):
+        return "unsupported", f"{kind} data"
+    if "truncated" in text or isinstance(ex, (EOFError, struct.error)):
+        return "truncated", detail
+    if "not available" in text or "not supported" in text or "unsupported" in text:
+        return "unsupported", detail
+    if kind in _ENDINGS and not tail.endswith(_ENDINGS[kind]):
+        # A known signature whose end marker is missing: the file was cut short.
+        return "truncated", f"{kind} data without its end marker"
+    return ("corrupt" if opened or kind else "not_image"), detail
+
+
+def _peek(fp):
+    """First 512 and last 16 bytes of the input (empty if it cannot be re-read)."""
+    try:
+        fp.seek(0)
+        head = fp.read(512)
+        fp.seek(max(0, fp.seek(0, io.SEEK_END) - 16))
+        return head, fp.read(16)
+    except (OSError, ValueError):
+        return b"", b""
+
+
+def sniff(head):
+    """A rough content type from the first bytes, or None."""
+    kind = next((kind for magic, kind in _MAGIC if head.startswith(magic)), None)
+    start = head.lstrip().lower()
+    if kind or head[4:8] == b"ftyp":
+        return kind or "HEIF/AVIF"
+    if b"<svg" in start:
+        return "SVG"
+    if start.startswith((b"<!doctype html", b"<html", b"<head", b"<body")):
+        return "HTML"
+    printable = all(32 <= b < 127 or b in b"\t\r\n" for b in head)
+    return "text" if head and printable else None
+
+
+def draft(im, spec):
+    """Ask libjpeg for a reduced-scale decode that still covers what the resize needs."""
+    if spec.size is None or spec.resize in (None, "crop"):
+        return
+    shown = oriented_size(im)
+    need = spec.size if spec.resize == "squash" else cover_size(shown, spec.size)
+    if shown != im.size:
+        need = need[::-1]  # the file stores the image rotated by 90 degrees
+    im.draft("RGB", need)  # Pillow's draft never goes below ``need`` in either axis

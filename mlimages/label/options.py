@@ -1,0 +1,61 @@
+"""What :func:`mlimages.label.label_tree` takes and returns, its checks and its error type."""
+
+from dataclasses import dataclass, field
+
+from mlimages.errors import MlimagesError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
+                    ".webp", ".ppm", ".pgm", ".pbm")
+SPLITS = ("train", "val", "test")
+
+
+class LabelError(MlimagesError, ValueError):
+    """The tree cannot be labelled as asked (bad ROOT, bad options)."""
+
+
+@dataclass
+class LabelOptions:
+    """Options of :func:`label_tree`; the names are those of the CLI flags."""
+    val: float = 0.0
+    test: float = 0.0
+    seed: int = 0
+    shuffle: bool = False
+    verify: bool = False
+    extensions: tuple = IMAGE_EXTENSIONS
+    follow_links: bool = False
+    nested: str = "flatten"          # or "split": ROOT/a/b/x.jpg is class "a/b"
+    loose_class: str = None          # name of a class for images lying in ROOT
+    label: int = None                # one fixed label for every image under ROOT
+    append: bool = False
+    keep_empty: bool = False         # index class folders that hold no image
+    path_root: str = None            # paths are written relative to this (ROOT)
+    workers: int = None
+
+
+@dataclass
+class LabelResult:
+    """What :func:`label_tree` found and wrote."""
+    classes: list                      # class names, index = position
+    splits: dict                       # split name -> list of listfile.Entry
+    rejects: list = field(default_factory=list)       # (path, reason)
+    empty_classes: list = field(default_factory=list)
+    spaced_paths: list = field(default_factory=list)  # paths containing whitespace
+    skipped_files: int = 0             # files without an image extension
+    written: list = field(default_factory=list)       # files written
+
+
+def check_options(root, opts):
+    """Raise LabelError unless ``root`` (a Path) is a folder and ``opts`` are consistent."""
+    if not root.is_dir():
+        raise LabelError(f"image folder {root} does not exist or is not a folder")
+    for name in ("val", "test"):
+        value = getattr(opts, name)
+        if not 0 <= value < 1:
+            raise LabelError(f"--{name} must be a fraction in [0, 1), got {value}")
+    if opts.val + opts.test >= 1:
+        raise LabelError(f"--val + --test must leave images for training, got "
+                         f"{opts.val} + {opts.test}")
+    if opts.nested not in ("flatten", "split"):
+        raise LabelError(f"nested must be 'flatten' or 'split', got {opts.nested!r}")
+    if opts.label is not None and opts.label < 0:
+        raise LabelError(f"--label must be >= 0, got {opts.label}")

@@ -2,14 +2,15 @@
 
 The package has one module per concern:
 
-    sources.py   ImageNet URL lists (streamed), plain lists, CSV, the ImageNet text API;
-                 synset folders from words.txt / wordnet.is_a.txt
+    sources.py   ImageNet URL lists (streamed), plain lists, CSV, the ImageNet text API
+    imagenet.py  synset folders from words.txt / wordnet.is_a.txt or the API, --subset
     fetch.py     aiohttp GET with a total deadline, a byte cap, retries for transient failures
     placeholders.py  placeholder rules (known_placeholders.txt, --placeholder): redirect URL, SHA1, dhash
     validate.py  full decode (mlimages.image.verify_image), --min-size, the SHA1/dhash checks
     workers.py   the processes that run validate.py, fed over pipes by the event loop
     names.py     safe file and folder names (nothing can leave --out)
     outdir.py    the output folder: lock, manifest.jsonl, summary.json, atomic image files
+    merge.py     --merge: the output folders of shards -> one (no URL twice or missing)
     run.py       the asyncio loop that ties them together
     records.py   Item, Record, the statuses, GatherError
 

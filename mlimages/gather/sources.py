@@ -3,29 +3,23 @@
 Every source is a stream of :class:`~mlimages.gather.records.Item` values; list files are read
 line by line as bytes (memory stays flat whatever their length, non-UTF-8 lines are tolerated)
 and lines that do not parse are counted in :class:`SourceStats`, never fatal.  The ImageNet
-sources first *plan* the synsets: each wnid gets a folder named from ``words.txt`` as the
-original mlimages did (first name, lower case, spaces to underscores; the wnid without it),
-hyponyms (``--subset``) nested under their parent's folder unless ``flat``::
-
-    OUT/
-      cat/                 n02121808 (words.txt: "domestic cat, house cat, ...")
-        persian_cat/       n02123394, a hyponym, with --subset
+sources first *plan* the synsets' folders (:mod:`mlimages.gather.imagenet`).
 """
 
 import csv
 import dataclasses
 import hashlib
 import re
-from collections import Counter, deque
 from pathlib import Path
 
+from mlimages.gather.imagenet import (WNID, ApiCatalog, FileCatalog, as_text, iter_api,
+                                      plan_synsets)
 from mlimages.gather.names import safe_component, safe_folder
 from mlimages.gather.records import GatherError, Item
 
 FORMATS = ("auto", "imagenet", "plain", "csv")
 DEFAULT_API = "http://www.image-net.org/api/text/"
 _SURROGATES = re.compile("[\udc80-\udcff]+")
-_WNID = re.compile(r"^n\d{8}$")
 _MAX_EXAMPLES = 5
 
 
@@ -130,7 +124,7 @@ def _check(opts):
     if opts.api and not opts.wnid:
         raise GatherError("--api needs at least one --wnid (e.g. --wnid n02121808)")
     for wnid in opts.wnid:
-        if not _WNID.match(wnid):
+        if not WNID.match(wnid):
             raise GatherError(f"--wnid {wnid!r}: expected 'n' and 8 digits, e.g. n02121808")
     if opts.subset and opts.urls and not opts.is_a:
         raise GatherError("--subset with a URL list needs --is-a wordnet.is_a.txt "
@@ -178,10 +172,6 @@ def decode_url(raw):
     return _SURROGATES.sub(lambda m: "".join(f"%{ord(c) - 0xDC00:02X}" for c in m.group()), text)
 
 
-def _text(raw):
-    return raw.decode("utf-8", "replace")
-
-
 # ------------------------------------------------------------------ list files
 def iter_imagenet(path, plan, words, stats):
     """Stream ``id<TAB>url`` lines (split at the first TAB; URLs may hold spaces).
@@ -216,12 +206,12 @@ def iter_imagenet(path, plan, words, stats):
                     continue
             else:
                 folder = folders.get(wnid) or _unplanned_folder(wnid, words, folders, used)
-            yield Item(decode_url(url), _text(key), folder)
+            yield Item(decode_url(url), as_text(key), folder)
 
 
 def _unplanned_folder(wnid, words, folders, used):
     """Folder of a synset met in a list gathered whole; a repeated name gets its wnid."""
-    text = _text(wnid)
+    text = as_text(wnid)
     name = safe_component(words.name(text) if words else text)
     if name.lower() in used:
         name = f"{name}_{safe_component(text)}"
@@ -275,143 +265,3 @@ def _csv_columns(first_row):
         index = {name: i for i, name in reversed(list(enumerate(cells)))}
         return index["url"], index.get("label"), index.get("id"), True
     return 0, (1 if len(first_row) > 1 else None), None, False
-
-
-# ------------------------------------------------------------------ synsets
-def plan_synsets(roots, children_of, names_of, subset, flat):
-    """Give each synset to gather a folder.
-
-    Args:
-        roots (sequence of str): the wnids asked for.
-        children_of (callable): wnid -> list of hyponym wnids.
-        names_of (callable): iterable of wnids -> {wnid: name} (names may be missing).
-        subset (bool): add every hyponym, breadth first; a synset reached twice is taken once.
-        flat (bool): hyponym folders at the top instead of nested under the parent's.
-
-    Returns:
-        dict: wnid -> relative POSIX folder, in gathering order.  Siblings that would share a
-        folder name are told apart by their wnid (``crane_n02012849``).
-    """
-    order, parent, queue = [], {}, deque((w, None) for w in roots)
-    while queue:
-        wnid, up = queue.popleft()
-        if wnid in parent:
-            continue
-        parent[wnid] = up
-        order.append(wnid)
-        if subset:
-            queue.extend((child, wnid) for child in children_of(wnid) if child not in parent)
-    names = names_of(order)
-    base = {w: safe_component(names.get(w) or w) for w in order}
-
-    def group(w):
-        return None if flat or parent[w] is None else parent[w]
-
-    taken = Counter((group(w), base[w].lower()) for w in order)
-    folders = {}
-    for w in order:
-        name = base[w] if taken[group(w), base[w].lower()] == 1 else f"{base[w]}_{w}"
-        top = group(w)
-        folders[w] = name if top is None else f"{folders[top]}/{name}"
-    return folders
-
-
-def folder_name(names_line):
-    """``"domestic cat, house cat"`` -> ``"domestic_cat"`` (the original's rule)."""
-    first = names_line.split(",")[0].strip()
-    return first.lower().replace(" ", "_")
-
-
-class FileCatalog:
-    """Synset names and hyponyms from ``words.txt`` and ``wordnet.is_a.txt``."""
-
-    def __init__(self, words=None, is_a=None):
-        self.words, self.is_a = words, is_a
-        self._children = None
-        self._all_names = None
-
-    def names(self, wnids):
-        """{wnid: folder name} for the wnids found in ``words.txt`` (streamed once)."""
-        if not self.words:
-            return {}
-        wanted, found = set(wnids), {}
-        with open(self.words, "rb") as f:
-            for raw in f:
-                wnid, tab, text = raw.partition(b"\t")
-                wnid = _text(wnid.strip())
-                if tab and wnid in wanted:
-                    found[wnid] = folder_name(_text(text))
-        return found
-
-    def name(self, wnid):
-        """One synset's folder name (loads all of ``words.txt`` once: ~82k short lines)."""
-        if self._all_names is None:
-            self._all_names = self.names(_all_wnids(self.words)) if self.words else {}
-        return self._all_names.get(wnid) or wnid
-
-    def children(self, wnid):
-        if self._children is None:
-            self._children = _read_is_a(self.is_a)
-        return sorted(self._children.get(wnid, ()))
-
-
-def _all_wnids(words):
-    with open(words, "rb") as f:
-        return [_text(raw.partition(b"\t")[0].strip()) for raw in f]
-
-
-def _read_is_a(path):
-    children = {}
-    with open(path, "rb") as f:
-        for raw in f:
-            parts = _text(raw).split()
-            if len(parts) == 2:
-                children.setdefault(parts[0], set()).add(parts[1])
-    return children
-
-
-class ApiCatalog:
-    """The ImageNet text API as the original called it (or a mirror at ``base``)."""
-
-    def __init__(self, base, timeout=30):
-        import requests  # only this source needs it: keeps the start of other runs fast
-
-        self.base = base if base.endswith("/") else base + "/"
-        self.timeout = timeout
-        self.session = requests.Session()
-        self._errors = requests.RequestException
-
-    def _get(self, endpoint, wnid):
-        url = f"{self.base}{endpoint}?wnid={wnid}"
-        try:
-            answer = self.session.get(url, timeout=self.timeout)
-            answer.raise_for_status()
-        except self._errors as e:
-            raise GatherError(
-                f"ImageNet API {url}: {e}. image-net.org no longer serves this API: pass "
-                f"--api BASE for a mirror, or use --urls fall11_urls.txt --words words.txt"
-            ) from None
-        return [ln.strip() for ln in answer.text.replace("\r", "").split("\n") if ln.strip()]
-
-    def names(self, wnids):
-        found = {}
-        for wnid in wnids:
-            lines = self._get("wordnet.synset.getwords", wnid)
-            if lines:
-                found[wnid] = folder_name(lines[0])
-        return found
-
-    def children(self, wnid):
-        # The answer: the wnid itself on the first line, then one "-nXXXXXXXX" per child.
-        return [ln.lstrip("-") for ln in self._get("wordnet.structure.hyponym", wnid)[1:]
-                if _WNID.match(ln.lstrip("-"))]
-
-    def urls(self, wnid):
-        return self._get("imagenet.synset.geturls", wnid)
-
-
-def iter_api(api, plan):
-    """Items for each planned synset, from the API's URL list (no ids: names come from URLs)."""
-    for wnid, folder in plan.items():
-        for url in api.urls(wnid):
-            yield Item(url, None, folder)

@@ -1,4 +1,5 @@
-"""URL sources: ImageNet, plain and CSV lists, the ImageNet API (mlimages/gather/sources.py)."""
+"""URL sources: ImageNet, plain and CSV lists, the ImageNet API (mlimages/gather/sources.py,
+the synsets in mlimages/gather/imagenet.py)."""
 
 import tracemalloc
 
@@ -6,7 +7,8 @@ import pytest
 
 from gather_server import Answer, site  # noqa: F401
 from mlimages.gather import GatherError
-from mlimages.gather.sources import (SourceOptions, in_shard, open_source, plan_synsets)
+from mlimages.gather.imagenet import plan_synsets
+from mlimages.gather.sources import SourceOptions, in_shard, open_source
 
 WORDS = ("n02121808\tdomestic cat, house cat, Felis domesticus\n"
          "n02123394\tPersian cat\n"

@@ -11,16 +11,11 @@ exactly ``crop_size`` wide works; gray, RGBA, palette or 16-bit images arrive as
 How it runs (the background half is :mod:`mlimages.loader.engine`): an asyncio event loop in a
 background thread keeps ``prefetch`` batches in flight; each batch is split into one job per
 worker thread (:mod:`mlimages.loader.threads`), which decodes (or reads from the ``cache``) and
-writes straight into the batch array. Threads, not processes: Pillow releases the GIL while
-decoding and resizing and NumPy while cropping and converting, so threads use every core.
-Measured on the 2-core benchmark machine (benchmarks/RESULTS.md, 256x256 JPEGs) while it was
-shared, Pillow decoding alone ran about as fast in 2 threads as in 2 processes, neither
-consistently ahead over six runs (on the idle machine later, processes were 1.46x faster,
-probably because opening a file and parsing its header hold the GIL), and threads need no
-copy, where processes must send every 196 KiB image, or every 20 MB batch, back to the
-trainer. A batch's random choices (order, crops, flips, replacements) are drawn from
-``seed``, the epoch and the position, never from which thread finished first, so runs and
-resumed runs are reproducible.
+writes straight into the batch array: threads, since Pillow and NumPy release the GIL while
+they work, and nothing is copied back (threads against processes: benchmarks/RESULTS.md).
+A batch's random choices (order, crops, flips, replacements) are drawn from ``seed``, the
+epoch and the position, never from which thread finished first, so runs and resumed runs are
+reproducible.
 
 Failures: an unreadable image (corrupt, missing, not an image) or one that takes longer than
 ``item_timeout`` (a stalled read: its thread is retired and replaced) is replaced by another
@@ -46,17 +41,16 @@ Outside a Trainer, use it as a context manager (``with BatchLoader(...) as loade
 """
 
 import collections
-import dataclasses
 import os
 import weakref
-from typing import NamedTuple
 
 import numpy
 
 from mlimages import listfile
 from mlimages._chainer import chainer
 from mlimages.loader.engine import Batch, Engine, Failure, LoaderError, Plan, Reader, Record
-from mlimages.loader.transforms import CropParams, crop_params, epoch_order, place
+from mlimages.loader.options import LoaderOptions, make_options
+from mlimages.loader.transforms import batch_indices, crop_params, epoch_order, place
 from mlimages.loader.cache import ImageCache
 from mlimages.image import ImageSpec
 from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE
@@ -65,34 +59,6 @@ __all__ = ["BatchLoader", "Batch", "LoaderOptions", "LoaderError", "Failure", "c
            "crop_params", "epoch_order", "place", "DEFAULT_SIZE", "DEFAULT_RESIZE"]
 
 _POLL = 0.25  # seconds between checks while waiting, so that Ctrl-C is seen at once
-
-
-@dataclasses.dataclass(frozen=True)
-class LoaderOptions:
-    """Options of :class:`BatchLoader` beyond its positional arguments.
-
-    Attributes:
-        size: images become size x size before cropping; None: the mean's height, or
-            ``DEFAULT_SIZE`` when the mean has no spatial shape.
-        resize: "downscale", "crop" or "squash" (see :class:`mlimages.image.ImageSpec`).
-        grayscale: one channel; None: follow the mean's channel count.
-        shuffle: shuffle each epoch; None: shuffle when training.
-        workers: decoding threads (default: every core).
-        prefetch: batches kept in flight ahead of the consumer (K).
-        item_timeout: seconds one image may take before its worker counts as stalled.
-        max_replacements: unreadable replacements in a row before giving up on a sample.
-        cache: folder for the memory-mapped cache of resized images (see mlimages.loader.cache).
-    """
-
-    size: "int | None" = None
-    resize: str = DEFAULT_RESIZE
-    grayscale: "bool | None" = None
-    shuffle: "bool | None" = None
-    workers: "int | None" = None
-    prefetch: int = 4
-    item_timeout: float = 60.0
-    max_replacements: int = 10
-    cache: "str | os.PathLike | None" = None
 
 
 def _load_mean(mean, opts):
@@ -119,15 +85,6 @@ def _load_mean(mean, opts):
                           f"to {opts.size or arr.shape[1]}; compute the mean with "
                           f"mlimages mean --size {opts.size or arr.shape[1]} (square)")
     return numpy.ascontiguousarray(arr), arr.shape[1]
-
-
-def _make_options(options, overrides):
-    opts = options or LoaderOptions()
-    try:
-        return dataclasses.replace(opts, **overrides) if overrides else opts
-    except TypeError as ex:
-        fields = ", ".join(f.name for f in dataclasses.fields(LoaderOptions))
-        raise TypeError(f"{ex}; BatchLoader options are: {fields}") from None
 
 
 class BatchLoader(chainer.dataset.Iterator):
@@ -167,7 +124,7 @@ class BatchLoader(chainer.dataset.Iterator):
         self._pending = collections.deque()
         self._engine = self._cache = self._closer = None
         self.epoch, self.current_position, self.is_new_epoch = 0, 0, False
-        self.options = opts = _make_options(options, overrides)
+        self.options = opts = make_options(options, overrides)
         self.mean, self.size = _load_mean(mean, opts)
         self.entries = listfile.read_list(list_file)
         self.list_file, self.root = list_file, root
@@ -282,15 +239,8 @@ class BatchLoader(chainer.dataset.Iterator):
         epoch, position = self._plan_state
         if not self.repeat and epoch > 0:
             return None
-        count = len(self.entries)
-        indices = self._order(epoch)[position:position + self.batch_size]
-        next_epoch, next_position = epoch, position + len(indices)
-        if next_position >= count:
-            next_epoch, next_position = epoch + 1, 0
-            rest = self.batch_size - len(indices)
-            if self.repeat and rest:
-                indices = numpy.concatenate([indices, self._order(epoch + 1)[:rest]])
-                next_position = rest
+        indices, next_epoch, next_position = batch_indices(
+            self._order, epoch, position, self.batch_size, len(self.entries), self.repeat)
         self._plan_state = (next_epoch, next_position)
         crops = crop_params(self.seed, epoch, position, len(indices), self.size,
                             self.crop_size, self.train)

@@ -51,7 +51,7 @@ class Plan(NamedTuple):
     epoch: int
     position: int
     indices: numpy.ndarray
-    crops: tuple  # loader.CropParams: tops, lefts, flips
+    crops: tuple  # transforms.CropParams: tops, lefts, flips
     next_epoch: int
     next_position: int
 

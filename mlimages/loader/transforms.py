@@ -1,4 +1,4 @@
-"""The loader's random choices and its one preprocessing step: pure functions of the seed.
+"""The loader's random choices, its batches' indices and its one preprocessing step: pure functions.
 
 Every choice a batch makes (the epoch's order, each crop and flip, the replacement of an
 unreadable image) is drawn from ``numpy.random.default_rng([seed, stream, ...])`` with its own
@@ -27,6 +27,29 @@ def epoch_order(seed, epoch, count, shuffle=True):
     if not shuffle:
         return numpy.arange(count)
     return numpy.random.default_rng([seed, 0, epoch]).permutation(count)
+
+
+def batch_indices(order, epoch, position, batch_size, count, repeat):
+    """The list indices of the batch at ``position`` of ``epoch``, and where the next starts.
+
+    Args:
+        order: callable, epoch -> the int64 (count,) order of that epoch (:func:`epoch_order`).
+        repeat: a batch that reaches the end of its epoch is completed from the start of the
+            next epoch's order; without it, it stays short.
+
+    Returns:
+        (indices, next_epoch, next_position): int64 (B,) with B <= batch_size, and where the
+        following batch starts.
+    """
+    indices = order(epoch)[position:position + batch_size]
+    next_epoch, next_position = epoch, position + len(indices)
+    if next_position >= count:
+        next_epoch, next_position = epoch + 1, 0
+        rest = batch_size - len(indices)
+        if repeat and rest:
+            indices = numpy.concatenate([indices, order(epoch + 1)[:rest]])
+            next_position = rest
+    return indices, next_epoch, next_position
 
 
 def crop_params(seed, epoch, position, count, size, crop, train=True):

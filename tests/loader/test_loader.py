@@ -24,7 +24,6 @@ from mlimages.loader import (DEFAULT_RESIZE, DEFAULT_SIZE, BatchLoader, LoaderEr
                              crop_params, epoch_order)
 from mlimages.mean import MeanOptions, mean_image
 
-ASSETS = Path(__file__).parent / "assets"
 MODES = [((20, 16), "RGB", "JPEG"), ((16, 24), "L", "PNG"), ((30, 30), "RGBA", "PNG"),
          ((12, 12), "P", "PNG"), ((40, 18), "CMYK", "JPEG"), ((16, 16), "LA", "PNG"),
          ((9, 13), "RGB", "PNG"), ((64, 48), "I;16", "PNG")]

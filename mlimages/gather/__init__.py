@@ -160,8 +160,7 @@ def gather(source, out, opts=None, progress=False):
 def default_decode_workers():
     """One decoding process per core, less the core the event loop keeps busy (at least 1).
 
-    Measured on two cores: one worker beat two (fewer processes fighting for the CPU, less
-    switching between them), with the same throughput of validation to spare.
+    One worker against two on two cores, measured: benchmarks/RESULTS.md.
     """
     return max(1, (os.cpu_count() or 2) - 1)
 

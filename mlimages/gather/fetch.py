@@ -1,8 +1,6 @@
 """HTTP: one URL -> a body or a failure status, with a total deadline and bounded retries.
 
-asyncio + aiohttp rather than requests in threads, by measurement on the 2-core benchmark rig
-(benchmarks/RESULTS.md): each requests call spends far more CPU in Python than aiohttp's
-C-accelerated client, and on two cores CPU is the limit.
+asyncio + aiohttp rather than requests in threads (the measurements: benchmarks/RESULTS.md).
 """
 
 import asyncio
@@ -60,9 +58,8 @@ class Proxies:
     """The proxy for each URL: ``--proxy``, else the environment's, read once.
 
     HTTP_PROXY / HTTPS_PROXY / ALL_PROXY / NO_PROXY (any case), as requests and curl read them.
-    aiohttp's own ``trust_env`` would do this too, but it reads ``~/.netrc`` and the
-    environment in a worker thread for every request: two thread hops each, which cost more
-    CPU than the request itself on a busy two-core machine.
+    Not aiohttp's own ``trust_env``, which reads ``~/.netrc`` and the environment in a worker
+    thread for every request (what that costs: benchmarks/RESULTS.md).
     """
 
     def __init__(self, proxy=None):

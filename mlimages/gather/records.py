@@ -99,7 +99,7 @@ class Record:
     elapsed: float = 0.0
 
     def as_dict(self):
-        """The manifest line's fields, in order (faster than dataclasses.asdict)."""
+        """The manifest line's fields, in order (written out, not ``dataclasses.asdict``)."""
         return {"url": self.url, "id": self.id, "label": self.label, "status": self.status,
                 "reason": self.reason, "bytes": self.bytes, "path": self.path,
                 "sha1": self.sha1, "elapsed": self.elapsed}

@@ -1,13 +1,10 @@
 """Validation in worker processes, talking to the event loop over pipes.
 
-Why processes and not a thread pool: measured on the two-core benchmark rig, decoding in
-threads made each body wait ~7 ms for the GIL (for ~1.3 ms of decoding): the event loop holds
-the GIL while it parses responses, every return from Pillow's GIL-free decoder queues behind
-it, and the GIL hand-offs themselves cost CPU.  HTTP requests in flight fell to ~8 of 64 while
-the loop waited for the pool.  Workers in their own processes decode with no GIL to share, and
-the loop only writes each body to a temporary file and exchanges one short JSON line per body
-with a worker (no extra threads in the loop's process at all).  A worker that crashes on a
-hostile file costs that one body (status ``error``) and is restarted.
+Workers in their own processes decode with no GIL to share with the event loop (why not a
+thread pool, measured: benchmarks/RESULTS.md); the loop only writes each body to a temporary
+file and exchanges one short JSON line per body with a worker (no extra threads in the loop's
+process at all).  A worker that crashes on a hostile file costs that one body (status
+``error``) and is restarted.
 
 Protocol (JSON lines): the first line to a worker is its settings; then each request is
 ``{"path": temp file, "name": url}`` and each answer a :class:`~.records.Verdict` as an object.

@@ -62,7 +62,8 @@ def label_tree(root, out, opts=None, progress=True):
         index = {name: i for i, name in enumerate(result.classes)}
     result.splits = splits = stratified_splits(found, index, base, opts)
     result.rejects = [(relative(p, base), r) for p, r in result.rejects]
-    result.spaced_paths = [e.path for s in SPLITS for e in splits[s] if any(c.isspace() for c in e.path)]
+    result.spaced_paths = [e.path for s in SPLITS for e in splits[s]
+                           if any(c.isspace() for c in e.path)]
     _write_outputs(out, opts, result)
     return result
 

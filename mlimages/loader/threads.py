@@ -8,7 +8,7 @@ current item runs past its deadline is failed with :class:`Stalled` and its thre
 
 A job is a callable ``run(job)``: it calls ``job.progress(k)`` before its k-th item, which
 starts that item's clock. Threads (not processes) because Pillow and NumPy release the GIL
-while decoding, resizing and converting: see the loader's docstring for the measurements.
+while decoding, resizing and converting (the measurements: benchmarks/RESULTS.md).
 """
 
 import itertools

@@ -130,7 +130,7 @@ def gather(source, out, opts=None, progress=False):
     spec = None
     if opts.resize is not None:
         # Imported here: without --resize, the event loop's process needs no image library
-        # (NumPy and Pillow cost a fifth of a second before the first request).
+        # (importing NumPy and Pillow would delay the first request).
         from mlimages.image import ImageSpec
         spec = ImageSpec(size=opts.resize, resize=opts.resize_mode)
     src = open_source(source)

@@ -2,8 +2,8 @@
 
 Runs in the decoding workers (``workers.py``), never on the event loop.  Every body is decoded
 completely by :func:`mlimages.image.verify_image` (a JPEG at 1/8 scale through libjpeg's draft
-mode: every entropy-coded byte is still read, so truncation is still caught, at about 2/3 of
-the cost of a full-size decode).  Placeholders (rules in ``placeholders.py``) are recognised by
+mode: every entropy-coded byte is still read, so truncation is still caught, for less than a
+full-size decode costs; figures in benchmarks/RESULTS.md).  Placeholders (rules in ``placeholders.py``) are recognised by
 the URL a redirect ended at (on the loop, before this), by SHA1, and by a perceptual hash
 (dhash: 64 bits, the sign of each horizontal step of a 9x8 grey thumbnail), which survives
 re-encoding and resizing.  The dhash needs a second decode, so it is computed only for images

@@ -1,26 +1,25 @@
 """``mlimages predict``: classify images with a finished (or interrupted) training run.
 
-A training output folder holds everything needed (see ``mlimages.training.run``): ``args.json``
-(architecture, crop, image size), ``label_def.txt``, ``mean.npy`` and ``model.npz``.  Each
-image is prepared exactly as the validation loader prepares it, with the loader's own
-functions: brought to the training image size, center cropped, mean subtracted, scaled by
-1/255.  An image that cannot be read gives a Prediction with its error; the others are still
-classified.
+A training output folder holds everything needed (read by :mod:`mlimages.training.rundir`):
+``args.json`` (architecture, crop, image size), ``label_def.txt``, ``mean.npy`` and
+``model.npz``.  Each image is prepared exactly as the validation loader prepares it, with the
+loader's own functions: brought to the training image size, center cropped, mean subtracted,
+scaled by 1/255.  An image that cannot be read gives a Prediction with its error; the others
+are still classified.
 """
 
-import json
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy
 
-from mlimages import listfile
 from mlimages._chainer import chainer, F
-from mlimages.image import REASONS, ImageError, ImageSpec, open_image
 from mlimages.defaults import DEFAULT_RESIZE
-from mlimages.loader.transforms import crop_params, place
-from mlimages.models import build_classifier
 from mlimages.errors import MlimagesError
+from mlimages.image import REASONS, ImageError, ImageSpec, open_image
+from mlimages.loader.transforms import crop_params, place
+from mlimages.mean import MeanError
+from mlimages.models import build_classifier
+from mlimages.training.rundir import RunDirError, load_run
 
 
 class PredictError(MlimagesError, ValueError):
@@ -55,24 +54,25 @@ class Predictor(NamedTuple):
 
 
 def load_result(result_dir):
-    """Load a ``mlimages train`` output folder; returns a Predictor."""
-    out = Path(result_dir)
-    needed = [out / n for n in ("args.json", "label_def.txt", "mean.npy", "model.npz")]
-    missing = [p.name for p in needed if not p.is_file()]
-    if missing:
-        raise PredictError(f"{out}: missing {', '.join(missing)}; give the --out folder of "
-                           "`mlimages train` (model.npz is written when a run ends or stops)")
-    record = json.loads(needed[0].read_text(encoding="utf-8"))
-    names = listfile.read_label_def(needed[1])
-    mean = numpy.load(needed[2], allow_pickle=False).astype(numpy.float32)
-    classifier = build_classifier(record["options"]["arch"], len(names))
+    """Load a ``mlimages train`` output folder (through :func:`mlimages.training.rundir.load_run`).
+
+    Returns:
+        Predictor: the network on the CPU, in its trained state.
+
+    Raises:
+        PredictError: a file is missing or unreadable, or ``model.npz`` does not fit the network.
+    """
     try:
-        chainer.serializers.load_npz(str(needed[3]), classifier.predictor)
+        run = load_run(result_dir)
+    except (RunDirError, MeanError) as e:
+        raise PredictError(str(e)) from None
+    classifier = build_classifier(run.arch, len(run.names))
+    try:
+        chainer.serializers.load_npz(str(run.model), classifier.predictor)
     except (KeyError, ValueError) as e:
-        raise PredictError(f"{needed[3]} does not match the {record['options']['arch']} "
-                           f"network with {len(names)} classes: {e}") from None
-    return Predictor(classifier.predictor, names, mean, int(record["crop"]),
-                     record.get("resize", DEFAULT_RESIZE))
+        raise PredictError(f"{run.model} does not match the {run.arch} "
+                           f"network with {len(run.names)} classes: {e}") from None
+    return Predictor(classifier.predictor, run.names, run.mean, run.crop, run.resize)
 
 
 def preprocess(image, mean, crop, resize=DEFAULT_RESIZE):

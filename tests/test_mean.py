@@ -17,7 +17,8 @@ from mlimages import listfile
 from mlimages.cli import main
 from mlimages.image import ImageSpec, open_image
 from mlimages.mean import (DEFAULT_RESIZE, DEFAULT_SIZE, MeanError, MeanOptions, compute_mean,
-                           mean_image, output_paths)
+                           mean_image)
+from mlimages.mean.files import output_paths, read_mean, write_mean_npy
 
 ASSETS = Path(__file__).parent / "assets"
 
@@ -187,6 +188,30 @@ def test_errors_name_the_problem(tmp_path):
         compute_mean(listed, tmp_path, MeanOptions(resize=None), progress=False)
     with pytest.raises(listfile.ListFileError):
         compute_mean(tmp_path / "nope.txt", tmp_path, progress=False)
+
+
+# ------------------------------------------------------------------ the one mean.npy reader
+def test_read_mean_gives_back_what_was_written_as_float32(tmp_path):
+    mean = np.arange(3 * 4 * 5, dtype=np.float32).reshape(3, 4, 5)
+    back = read_mean(write_mean_npy(tmp_path / "m.npy", mean))
+    assert back.dtype == np.float32 and np.array_equal(back, mean)
+    np.save(tmp_path / "gray.npy", np.full((1, 2, 2), 7, np.uint8))
+    gray = read_mean(tmp_path / "gray.npy")
+    assert gray.dtype == np.float32 and gray.shape == (1, 2, 2) and gray.max() == 7
+
+
+def test_read_mean_refuses_anything_else_naming_the_file_and_the_fix(tmp_path):
+    (tmp_path / "junk.npy").write_bytes(b"junk")
+    np.save(tmp_path / "pickled.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    np.savez(tmp_path / "two.npz", a=np.zeros((3, 2, 2)))
+    np.save(tmp_path / "words.npy", np.array([["a"]]))
+    for name in ("junk.npy", "pickled.npy", "missing.npy", "two.npz", "words.npy"):
+        with pytest.raises(MeanError, match=f"cannot read the mean .*{name}.*mlimages mean LIST"):
+            read_mean(tmp_path / name)
+    for shape in ((3,), (3, 4), (4, 2, 2), (1, 3, 2, 2)):
+        np.save(tmp_path / "shape.npy", np.zeros(shape, np.float32))
+        with pytest.raises(MeanError, match="shape.npy: expected a \\(C, H, W\\) .*got shape"):
+            read_mean(tmp_path / "shape.npy")
 
 
 def test_cli_mean_writes_files_and_reports(mixed, capsys):

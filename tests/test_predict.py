@@ -69,6 +69,15 @@ def test_an_incomplete_folder_says_what_is_missing(trained, tmp_path):
         predict(partial, [])
 
 
+def test_a_damaged_mean_is_a_predict_error_naming_it(trained, tmp_path):
+    result, _ = trained
+    damaged = tmp_path / "damaged"
+    shutil.copytree(result.out, damaged)
+    (damaged / "mean.npy").write_bytes(b"junk")
+    with pytest.raises(PredictError, match=f"cannot read the mean {damaged / 'mean.npy'}"):
+        predict(damaged, [])
+
+
 def test_cli_predict_text_and_json(trained, capsys, tmp_path):
     result, data = trained
     images, _ = val_images(data)

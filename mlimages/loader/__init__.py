@@ -67,11 +67,11 @@ def _load_mean(mean, opts):
         channels = 1 if opts.grayscale else 3
         return numpy.zeros((channels, 1, 1), numpy.float32), opts.size or DEFAULT_SIZE
     if isinstance(mean, (str, os.PathLike)):
+        from mlimages.mean import MeanError, read_mean
         try:
-            mean = numpy.load(mean, allow_pickle=False)
-        except (OSError, ValueError) as ex:
-            raise LoaderError(f"cannot read the mean {mean}: {ex}; give the .npy written by "
-                              "mlimages mean") from None
+            mean = read_mean(mean)
+        except MeanError as ex:
+            raise LoaderError(str(ex)) from None
     arr = numpy.asarray(mean, numpy.float32)
     if arr.ndim == 1:
         arr = arr[:, None, None]  # per-channel values

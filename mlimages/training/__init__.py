@@ -1,9 +1,14 @@
 """``mlimages train``: a Chainer Trainer run, and everything that run needs.
 
-* ``run``          :func:`train` (options, inputs, model, optimizer, extensions, the run)
+* ``options``      TrainOptions, FinetuneOptions and their errors (no Chainer import)
+* ``run``          :func:`train`: wires the others into one Trainer run; its result and summary
+* ``inputs``       lists, label definitions, mean, crop, device, snapshot: checked; the loaders
+* ``device``       the CPU or a CUDA GPU, checked (``GpuError`` says what to install)
+* ``rundir``       the output folder: what a run writes, snapshots, reading a run back
 * ``monitor``      Trainer extensions: log CSV, plots, NaN stop, RNG state, triggers
 * ``finetune``     weights from ``model.npz`` or Caffe, by layer and shape; freezing
+* ``caffe``        Caffe files: ``.caffemodel`` weights and ``.binaryproto`` means
 * ``distributed``  ``--distributed``: ChainerMN over MPI
 
-Importing this package imports Chainer; ``mlimages.training.run`` is what the CLI uses.
+Every module but ``options`` imports Chainer; ``mlimages.training.run`` is what the CLI uses.
 """

@@ -115,9 +115,8 @@ def cpu_share(ranks, gpu):
     """On the CPU, limit this rank's BLAS threads to its share of the node's cores.
 
     Each process's BLAS otherwise starts one thread per core, so N ranks on a node run N times
-    too many threads that spin against each other: measured on 2 cores, 2 ranks with 2 BLAS
-    threads each trained at 0.8x the images/s of one process, with 1 thread each at 1.8x
-    (benchmarks/RESULTS.md).  The limit is lifted when the block ends.
+    too many threads that spin against each other (measured: benchmarks/RESULTS.md).  The
+    limit is lifted when the block ends.
     """
     if gpu >= 0:
         yield

@@ -1,4 +1,6 @@
-"""Tests for mlimages.training.run: a real Trainer on real files, with the `small` network."""
+"""Tests for mlimages.training.run: a real Trainer on real files, with the `small` network.
+
+The folder format alone (file names, reading back) is tested in test_rundir.py."""
 
 import dataclasses
 import importlib.util
@@ -15,8 +17,11 @@ from PIL import Image
 from mlimages import cli
 from mlimages._chainer import cupy_or_none
 from mlimages.models.sizes import SizeError
-from mlimages.training.run import (GpuError, TrainError, TrainingDiverged, check_gpu, latest_snapshot,
-                            load_options, train)
+from mlimages.training.caffe import caffe_modules
+from mlimages.training.device import GpuError, check_gpu
+from mlimages.training.options import TrainError
+from mlimages.training.run import TrainingDiverged, train
+from mlimages.training.rundir import latest_snapshot, load_options
 
 HAS_CUPY = importlib.util.find_spec("cupy") is not None
 from trainutil import (cli_args, dataset, make_dataset, options,  # noqa: F401 (fixtures)
@@ -209,7 +214,6 @@ def test_a_stop_request_ends_with_a_snapshot(small_dataset, tmp_path):
 
 
 def test_a_caffe_mean_is_read_as_rgb(small_dataset, tmp_path):
-    from mlimages.training.finetune import caffe_modules
     rgb = np.load(small_dataset["mean"])
     _, pb = caffe_modules()
     blob = pb.BlobProto()

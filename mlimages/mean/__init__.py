@@ -5,46 +5,35 @@ loader (and so ``mlimages train``) uses by default — ``downscale`` to ``DEFAUL
 summed.  The sums are exact integers (uint8 pixels into int64), so the mean does not depend on
 the number of workers or on the order in which chunks finish: only the final division rounds.
 
-Written files (``--out mean.png``)::
-
-    mean.npy    float32 (C, H, W), RGB (or one grey channel), values 0..255: np.save, loads
-                with np.load(..., allow_pickle=False); the --mean of Chainer's
-                examples/imagenet/train_imagenet.py and of mlimages train
-    mean.png    the mean rounded to uint8, to look at
-    mean.json   channel order, shape, per-channel mean and std, counts, settings
-    <list>_used_in_mean.txt      beside the list: the images actually summed (train on this one)
-    <list>_rejects_in_mean.txt   beside the list, only when an image was unreadable:
-                                 path<TAB>reason lines
+The files written and the one reader of ``mean.npy``: :mod:`mlimages.mean.files`.
 """
 
 import dataclasses
-import io
-import json
 import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy
-from PIL import Image
 from tqdm import tqdm
 
 from mlimages import listfile
-from mlimages._fs import atomic_write_bytes, atomic_write_text
 from mlimages.image import ImageError, ImageSpec, open_image
 from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE, RESIZE_MODES
 from mlimages.errors import MlimagesError
 
-# What mlimages train feeds the network by default: the short side brought to 256, the centre
-# 256x256 kept (the 256x256 inputs of Chainer's ImageNet example), then random 227 crops.
-_OUT_SUFFIXES = (".png", ".npy", ".json")
 _UINT16_IMAGES = 257  # 257 * 255 = 65535
 
 
 class MeanError(MlimagesError, ValueError):
-    """The mean cannot be computed as asked (empty list, nothing readable, bad options)."""
+    """The mean cannot be computed as asked (empty list, nothing readable, bad options), or a
+    mean file cannot be read."""
+
+
+# After MeanError, which the files module raises.
+from mlimages.mean.files import (output_paths, read_mean, write_mean,  # noqa: E402,F401
+                                 write_mean_npy)
 
 
 class Reject(NamedTuple):
@@ -122,7 +111,7 @@ def _sum_chunk(root, items, spec):
         if total is None:
             total = numpy.zeros(pixels.shape, numpy.int64)
             partial, pending = numpy.zeros(pixels.shape, numpy.uint16), 0
-        # uint16 holds the sum of 257 uint8 images exactly and adds 4x faster than int64.
+        # uint16 holds the sum of 257 uint8 images exactly (speed: benchmarks/RESULTS.md).
         numpy.add(partial, pixels, out=partial)
         pending += 1
         if pending == _UINT16_IMAGES:
@@ -232,78 +221,6 @@ def _combine(parts, entries, opts, list_file, root):
         used=[entries[i] for i in used],
         rejects=[Reject(entries[i].path, reason) for i, reason in rejects],
         options=opts)
-
-
-def output_paths(out, list_file):
-    """The files :func:`write_mean` writes for ``--out`` and the input list.
-
-    Returns:
-        dict: keys "npy", "png", "json", "used", "rejects" → Path.
-    """
-    out, list_file = Path(out), Path(list_file)
-    stem = out.with_suffix("") if out.suffix.lower() in _OUT_SUFFIXES else out
-    base = list_file.parent / list_file.stem
-    return {"npy": stem.with_name(stem.name + ".npy"),
-            "png": stem.with_name(stem.name + ".png"),
-            "json": stem.with_name(stem.name + ".json"),
-            "used": Path(f"{base}_used_in_mean.txt"),
-            "rejects": Path(f"{base}_rejects_in_mean.txt")}
-
-
-def write_mean(result, out, list_file, root="."):
-    """Write the ``.npy``, ``.png`` and ``.json`` of ``result`` and the used/rejects lists.
-
-    Returns:
-        list of Path: the files written (also stored in ``result.written``).
-    """
-    paths = output_paths(out, list_file)
-    buffer = io.BytesIO()
-    numpy.save(buffer, result.mean, allow_pickle=False)
-    result.written = [atomic_write_bytes(paths["npy"], buffer.getvalue()),
-                      atomic_write_bytes(paths["png"], _png_bytes(result.mean)),
-                      atomic_write_text(paths["json"], _json_text(result, paths, list_file, root)),
-                      listfile.write_list(paths["used"], result.used)]
-    if result.rejects:
-        # TAB-separated, as label's rejects.txt: a path may contain spaces, a reason always does.
-        text = "".join(f"{r.path}\t{r.reason}\n" for r in result.rejects)
-        result.written.append(atomic_write_text(paths["rejects"], text))
-    elif paths["rejects"].exists():
-        paths["rejects"].unlink()  # a stale file from an earlier run would mislead
-    return result.written
-
-
-def _png_bytes(mean):
-    # Rounded, not truncated: 127.9 is shown as 128.
-    pixels = numpy.clip(numpy.rint(mean), 0, 255).astype(numpy.uint8)
-    im = Image.fromarray(pixels[0] if len(pixels) == 1 else pixels.transpose(1, 2, 0))
-    buffer = io.BytesIO()
-    im.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def _json_text(result, paths, list_file, root):
-    opts = result.options
-    info = {
-        "channel_order": "L" if opts.grayscale else "RGB",
-        "layout": "CHW",
-        "shape": list(result.mean.shape),
-        "dtype": "float32",
-        "values": "0..255 (not scaled to 0..1)",
-        "channel_mean": [round(v, 4) for v in result.channel_mean],
-        "channel_std": [round(v, 4) for v in result.channel_std],
-        "images": len(result.used),
-        "rejected": len(result.rejects),
-        "size": opts.size,
-        "resize": opts.resize,
-        "grayscale": opts.grayscale,
-        "list": str(list_file),
-        "root": str(root),
-        "npy": paths["npy"].name,
-        "png": paths["png"].name,
-        "used_list": str(paths["used"]),
-        "rejects_list": str(paths["rejects"]) if result.rejects else None,
-    }
-    return json.dumps(info, indent=2) + "\n"
 
 
 def mean_image(list_file, root=".", out="mean.png", opts=None, progress=True):

@@ -1,0 +1,141 @@
+"""The mean's files: where they go, how they are written, and the one reader of ``mean.npy``.
+
+Written files (``--out mean.png``)::
+
+    mean.npy    float32 (C, H, W), RGB (or one grey channel), values 0..255: np.save, loads
+                with np.load(..., allow_pickle=False); the --mean of Chainer's
+                examples/imagenet/train_imagenet.py and of mlimages train
+    mean.png    the mean rounded to uint8, to look at
+    mean.json   channel order, shape, per-channel mean and std, counts, settings
+    <list>_used_in_mean.txt      beside the list: the images actually summed (train on this one)
+    <list>_rejects_in_mean.txt   beside the list, only when an image was unreadable:
+                                 path<TAB>reason lines
+
+Every reader of a ``mean.npy`` (training, the loader, predict) goes through :func:`read_mean`;
+its writers (``mlimages mean``, a training run's copy) through :func:`write_mean_npy`.
+"""
+
+import io
+import json
+from pathlib import Path
+
+import numpy
+from PIL import Image
+
+from mlimages import listfile
+from mlimages._fs import atomic_write_bytes, atomic_write_text
+from mlimages.mean import MeanError
+
+_OUT_SUFFIXES = (".png", ".npy", ".json")
+_MAKE_ONE = "make it with `mlimages mean LIST --root ROOT --out mean.png`"
+
+
+def read_mean(path):
+    """Read a ``mean.npy`` as written by :func:`write_mean`.
+
+    Args:
+        path: the ``.npy`` file (read with ``allow_pickle=False``).
+
+    Returns:
+        numpy.ndarray: float32 (C, H, W), C = 3 (RGB) or 1 (grey), values 0..255.
+
+    Raises:
+        MeanError: the file cannot be read as one numeric array, or its shape is not
+            (C, H, W) with C = 3 or 1; the message names the file and how to make one.
+    """
+    try:
+        mean = numpy.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise MeanError(f"cannot read the mean {path}: {e}; {_MAKE_ONE}") from None
+    if not isinstance(mean, numpy.ndarray) or mean.dtype.kind not in "biuf":
+        raise MeanError(f"cannot read the mean {path}: not one numeric array (.npy); "
+                        f"{_MAKE_ONE}")
+    if mean.ndim != 3 or mean.shape[0] not in (1, 3):
+        raise MeanError(f"{path}: expected a (C, H, W) mean image with C = 3 (RGB) or 1 "
+                        f"(grey), got shape {mean.shape}; {_MAKE_ONE}")
+    return mean.astype(numpy.float32)
+
+
+def write_mean_npy(path, mean):
+    """Write ``mean`` (float32 (C, H, W)) to ``path`` atomically, as :func:`read_mean` reads it.
+
+    Returns:
+        Path: ``path``.
+    """
+    buffer = io.BytesIO()
+    numpy.save(buffer, mean, allow_pickle=False)
+    return atomic_write_bytes(path, buffer.getvalue())
+
+
+def output_paths(out, list_file):
+    """The files :func:`write_mean` writes for ``--out`` and the input list.
+
+    Returns:
+        dict: keys "npy", "png", "json", "used", "rejects" → Path.
+    """
+    out, list_file = Path(out), Path(list_file)
+    stem = out.with_suffix("") if out.suffix.lower() in _OUT_SUFFIXES else out
+    base = list_file.parent / list_file.stem
+    return {"npy": stem.with_name(stem.name + ".npy"),
+            "png": stem.with_name(stem.name + ".png"),
+            "json": stem.with_name(stem.name + ".json"),
+            "used": Path(f"{base}_used_in_mean.txt"),
+            "rejects": Path(f"{base}_rejects_in_mean.txt")}
+
+
+def write_mean(result, out, list_file, root="."):
+    """Write the ``.npy``, ``.png`` and ``.json`` of ``result`` and the used/rejects lists.
+
+    Args:
+        result (mlimages.mean.MeanResult): what :func:`mlimages.mean.compute_mean` found.
+        out, list_file, root: as given to :func:`mlimages.mean.mean_image`.
+
+    Returns:
+        list of Path: the files written (also stored in ``result.written``).
+    """
+    paths = output_paths(out, list_file)
+    result.written = [write_mean_npy(paths["npy"], result.mean),
+                      atomic_write_bytes(paths["png"], _png_bytes(result.mean)),
+                      atomic_write_text(paths["json"], _json_text(result, paths, list_file, root)),
+                      listfile.write_list(paths["used"], result.used)]
+    if result.rejects:
+        # TAB-separated, as label's rejects.txt: a path may contain spaces, a reason always does.
+        text = "".join(f"{r.path}\t{r.reason}\n" for r in result.rejects)
+        result.written.append(atomic_write_text(paths["rejects"], text))
+    elif paths["rejects"].exists():
+        paths["rejects"].unlink()  # a stale file from an earlier run would mislead
+    return result.written
+
+
+def _png_bytes(mean):
+    # Rounded, not truncated: 127.9 is shown as 128.
+    pixels = numpy.clip(numpy.rint(mean), 0, 255).astype(numpy.uint8)
+    im = Image.fromarray(pixels[0] if len(pixels) == 1 else pixels.transpose(1, 2, 0))
+    buffer = io.BytesIO()
+    im.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _json_text(result, paths, list_file, root):
+    opts = result.options
+    info = {
+        "channel_order": "L" if opts.grayscale else "RGB",
+        "layout": "CHW",
+        "shape": list(result.mean.shape),
+        "dtype": "float32",
+        "values": "0..255 (not scaled to 0..1)",
+        "channel_mean": [round(v, 4) for v in result.channel_mean],
+        "channel_std": [round(v, 4) for v in result.channel_std],
+        "images": len(result.used),
+        "rejected": len(result.rejects),
+        "size": opts.size,
+        "resize": opts.resize,
+        "grayscale": opts.grayscale,
+        "list": str(list_file),
+        "root": str(root),
+        "npy": paths["npy"].name,
+        "png": paths["png"].name,
+        "used_list": str(paths["used"]),
+        "rejects_list": str(paths["rejects"]) if result.rejects else None,
+    }
+    return json.dumps(info, indent=2) + "\n"

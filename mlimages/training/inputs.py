@@ -1,0 +1,140 @@
+"""What a run starts from, checked before anything is written; and the loaders fed from it.
+
+:func:`check_inputs` reads the lists, label definitions and mean, and checks the crop, the
+device and the snapshot to resume: every failure names the file or flag and the fix.
+:func:`make_iterators` turns the lists into the run's BatchLoaders.
+"""
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy
+
+from mlimages import listfile
+from mlimages.loader import BatchLoader
+from mlimages.mean import MeanError, read_mean
+from mlimages.models import get_arch
+from mlimages.models.sizes import check_crop
+from mlimages.training.caffe import caffe_mean_to_rgb
+from mlimages.training.device import check_gpu
+from mlimages.training.options import TrainError
+from mlimages.training.rundir import latest_snapshot
+
+
+class Inputs(NamedTuple):
+    """What :func:`check_inputs` found.
+
+    Attributes:
+        names (list of str): class names.  mean: float32 (3, S, S), RGB, 0..255.
+        crop (int): the network's input side.  device: the Chainer device.
+        snapshot (Path or None): the trainer snapshot to resume from.
+    """
+
+    names: list
+    mean: numpy.ndarray
+    crop: int
+    device: object
+    snapshot: "Path | None"
+
+
+def check_inputs(opts, resume=None, ranks=None):
+    """Everything about a run that can be wrong, checked before a file is written.
+
+    Args:
+        opts (TrainOptions): the run.  resume: as :func:`mlimages.training.run.train` takes it.
+        ranks (mlimages.training.distributed.Ranks or None): a distributed run's ranks.
+
+    Returns:
+        Inputs.
+
+    Raises:
+        TrainError, mlimages.models.sizes.SizeError, mlimages.training.device.GpuError.
+    """
+    names, mean = read_inputs(opts)
+    crop = opts.crop or get_arch(opts.arch).insize
+    check_crop(opts.arch, crop)
+    # One process per GPU: under MPI, rank k of a node drives that node's GPU k.
+    device = check_gpu(opts.gpu if ranks is None or opts.gpu < 0 else ranks.intra_rank)
+    snapshot = latest_snapshot(resume) if resume is not None else None
+    return Inputs(names, mean, crop, device, snapshot)
+
+
+def _label_def_path(opts):
+    return Path(opts.label_def) if opts.label_def else Path(opts.train).parent / "label_def.txt"
+
+
+def read_inputs(opts):
+    """Check the lists, label definitions and mean; returns (class names, mean array)."""
+    for name in ("train", "val"):
+        path = getattr(opts, name)
+        if path is not None and not Path(path).is_file():
+            raise TrainError(f"no {name} list {path}; make one with `mlimages label`")
+    label_def = _label_def_path(opts)
+    if not label_def.is_file():
+        raise TrainError(f"no label definitions {label_def}: `mlimages label` writes "
+                         "label_def.txt beside the lists; or give --label-def")
+    names = listfile.read_label_def(label_def)
+    for path in filter(None, (opts.train, opts.val)):
+        top = max((e.label for e in listfile.iter_list(path)), default=None)
+        if top is None:
+            raise TrainError(f"{path}: the list is empty")
+        if top >= len(names):
+            raise TrainError(f"{path}: label {top} but {label_def} defines only "
+                             f"{len(names)} classes (0..{len(names) - 1})")
+    return names, read_input_mean(opts.mean)
+
+
+def read_input_mean(path):
+    """The mean image a run centres its inputs with.
+
+    Args:
+        path: a ``mean.npy`` of ``mlimages mean`` (read by :func:`mlimages.mean.read_mean`)
+            or a Caffe ``.binaryproto`` (BGR; :func:`mlimages.training.caffe.caffe_mean_to_rgb`).
+
+    Returns:
+        float32 (3, H, W), RGB, 0..255.
+
+    Raises:
+        TrainError: the file cannot be read, or is not a three-channel mean.
+    """
+    try:
+        if str(path).endswith(".binaryproto"):
+            mean = caffe_mean_to_rgb(path)
+        else:
+            mean = read_mean(path)
+    except MeanError as e:
+        raise TrainError(str(e)) from None
+    except (OSError, ValueError) as e:  # the Caffe reader's
+        raise TrainError(f"cannot read the mean {path}: {e}") from None
+    if mean.shape[0] != 3:
+        raise TrainError(f"{path}: expected a (3, H, W) mean image, got {mean.shape}")
+    return mean
+
+
+def make_iterators(opts, crop, mean, ranks=None):
+    """The one place iterators are made: BatchLoaders for training and validation.
+
+    Args:
+        opts (TrainOptions): lists, root, batch sizes, seed.
+        crop (int): input side.  mean: float32 (3, S, S), from :func:`read_input_mean`.
+        ranks (mlimages.training.distributed.Ranks or None): when given, each list is first
+            scattered and this rank loads its share only.
+
+    Returns:
+        (train iterator, validation iterator or None); both yield batches (x, t) with x
+        float32 (B, 3, crop, crop) and t int32 (B,); give them :func:`mlimages.loader.converter`.
+    """
+    train_list, val_list = opts.train, opts.val
+    if ranks is not None:
+        from mlimages.training.distributed import scatter_list
+        train_list = scatter_list(ranks, opts.train, opts.out, "train", seed=opts.seed)
+        if opts.val:
+            val_list = scatter_list(ranks, opts.val, opts.out, "val", equal=False)
+    # One cache folder for both lists: each list gets its own files, named after it.
+    train_iter = BatchLoader(train_list, opts.root, mean, crop, opts.batchsize,
+                             train=True, seed=opts.seed, repeat=True, cache=opts.cache)
+    val_iter = None
+    if val_list:
+        val_iter = BatchLoader(val_list, opts.root, mean, crop, opts.val_batchsize,
+                               train=False, repeat=False, cache=opts.cache)
+    return train_iter, val_iter

@@ -5,12 +5,11 @@ its default from the dataclass; :func:`options_from` builds the dataclass back f
 arguments. So each default is written once, beside the field it belongs to.
 
 The type functions keep their leading underscore: argparse names a type in the message for a
-value it cannot convert (``invalid _fraction value: 'x'``).
+value it cannot convert (``invalid _fraction value: 'x'``). ``dataclasses`` and ``inspect`` are
+imported where used: ``mlimages --version`` and the help of the other commands need neither.
 """
 
 import argparse
-import dataclasses
-import inspect
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter,
@@ -86,6 +85,7 @@ def default(options, name):
     Raises:
         KeyError: ``options`` has no such field, or the field has no default.
     """
+    import dataclasses
     field = {f.name: f for f in dataclasses.fields(options)}[name]
     if field.default is not dataclasses.MISSING:
         return field.default
@@ -96,6 +96,7 @@ def default(options, name):
 
 def param_default(function, name):
     """The default of parameter ``name`` of ``function``, for a flag that feeds it directly."""
+    import inspect
     return inspect.signature(function).parameters[name].default
 
 
@@ -125,6 +126,7 @@ def field_values(args, options, only=None):
         options: an options dataclass (the class).
         only (set): keep only these names (e.g. the options given on the command line).
     """
+    import dataclasses
     names = {f.name for f in dataclasses.fields(options)}
     return {k: v for k, v in vars(args).items()
             if k in names and (only is None or k in only)}

@@ -1,0 +1,158 @@
+"""``mlimages train``: its flags (defaults from TrainOptions and FinetuneOptions) and its run.
+
+Building the parser imports :mod:`mlimages.training.options` only, not Chainer or NumPy.
+Every flag that sets an option is a :class:`_Given` action, so that ``--resume OUT`` can tell
+the options given again (they replace OUT/args.json's) from the defaults.
+"""
+
+import sys
+
+from mlimages.cli._args import _Given, _names, add_field, field_values, options_from
+
+HELP = "train a CNN (Chainer Trainer) on list files; snapshots, logs, plots, resume"
+
+DESCRIPTION = """\
+Trains ARCH on TRAIN (a 'path label' list) with the mean image subtracted,
+random crops and flips; evaluates on --val every epoch. Writes the log
+(JSON and CSV), loss/accuracy plots, snapshots every epoch and every
+--snapshot-interval iterations (last --keep kept), and model.npz,
+label_def.txt, mean.npy and args.json for `mlimages predict`.
+Ctrl-C stops after the current iteration with a snapshot.
+`--resume OUT` continues a run; options not given again come from
+OUT/args.json (give e.g. a larger --epoch to train longer)."""
+
+
+def add(p):
+    """Add train's arguments to the subparser ``p``."""
+    p.description = DESCRIPTION
+    _add_data(p)
+    _add_optimisation(p)
+    _add_run_control(p)
+    _add_finetuning(p)
+    p.add_argument("--distributed", action="store_true",
+                   help="one rank of `mpiexec -n N mlimages train ... --distributed`: data-"
+                        "parallel over MPI (ChainerMN); --batchsize is per rank, the effective "
+                        "batch is N times it; needs pip install 'mlimages[mpi]'")
+    p.add_argument("--quiet", action="store_true", help="no table and no progress bar")
+
+
+def _add_data(p):
+    """What the run reads, and where it writes."""
+    from mlimages.training.options import TrainOptions as T
+    p.add_argument("train", nargs="?", help="training list file (path label)")
+    add_field(p, "--val", T, action=_Given, help="validation list file")
+    add_field(p, "--root", T, action=_Given, help="folder the list paths are relative to")
+    add_field(p, "--mean", T, action=_Given, help="mean image from `mlimages mean`")
+    add_field(p, "--label-def", T, action=_Given, metavar="FILE",
+              help="class names; none given: label_def.txt beside TRAIN")
+    add_field(p, "--out", T, action=_Given, help="output folder")
+
+
+def _add_optimisation(p):
+    """The network, its input and the optimiser."""
+    from mlimages.defaults import ARCH_NAMES
+    from mlimages.training.options import TrainOptions as T
+    g = {"action": _Given}
+    add_field(p, "--arch", T, choices=ARCH_NAMES, **g, help="network")
+    add_field(p, "--epoch", T, type=int, **g, help="epochs to train")
+    add_field(p, "--batchsize", T, type=int, **g, help="training mini-batch size")
+    add_field(p, "--val-batchsize", T, type=int, **g, help="validation batch size")
+    add_field(p, "--crop", T, type=int, **g, help="input side (default: the network's own, "
+              "alex 227, small 64); checked first, see `mlimages inspect`")
+    add_field(p, "--lr", T, type=float, **g, help="MomentumSGD learning rate")
+    add_field(p, "--momentum", T, type=float, **g, help="momentum")
+    add_field(p, "--weight-decay", T, type=float, **g, help="L2 weight decay")
+    add_field(p, "--lr-decay", T, type=float, **g,
+              help="learning-rate factor applied every --lr-decay-every epochs")
+    add_field(p, "--lr-decay-every", T, type=int, **g, help="epochs per lr step")
+
+
+def _add_run_control(p):
+    """Logging, snapshots, device, seed, cache, and --resume."""
+    from mlimages.training.options import TrainOptions as T
+    g = {"action": _Given}
+    add_field(p, "--log-interval", T, type=int, **g,
+              help="iterations between log lines (there is also one per epoch)")
+    add_field(p, "--snapshot-interval", T, type=int, **g,
+              help="iterations between snapshots (there is also one per epoch)")
+    add_field(p, "--keep", T, type=int, **g, help="snapshots of each kind kept")
+    add_field(p, "--gpu", T, type=int, **g, help="CUDA device number; -1: CPU")
+    add_field(p, "--seed", T, type=int, **g, help="seed for a reproducible run")
+    add_field(p, "--cache", T, metavar="DIR", **g,
+              help="keep every image, resized, in a memory-mapped file under DIR: the "
+                   "first epoch decodes, later epochs (and runs) only crop and flip; "
+                   "needs 196 KiB of disk per 256x256 image")
+    p.add_argument("--resume", metavar="SNAPSHOT_OR_OUT",
+                   help="continue from a snapshot, or from the latest one in an output folder")
+
+
+def _add_finetuning(p):
+    """Starting from trained weights: the fields of FinetuneOptions."""
+    from mlimages.training.options import FinetuneOptions as F
+    g = {"action": _Given}
+    add_field(p, "--init-model", F, **g, help="start from these weights: the model.npz of an "
+              "earlier run or a Caffe .caffemodel (layers whose shapes match)")
+    add_field(p, "--freeze", F, type=_names, **g,
+              help="comma-separated layers that get no updates, e.g. conv1,...,conv5")
+    add_field(p, "--freeze-until", F, metavar="LAYER", **g,
+              help="freeze every layer from the input up to and including LAYER")
+    add_field(p, "--pretrained-lr-scale", F, type=float, **g,
+              help="learning-rate factor for loaded layers that are not frozen")
+
+
+def train_options(args):
+    """TrainOptions from the command line, over OUT/args.json when resuming.
+
+    Raises:
+        TrainError: neither a training list nor --resume was given.
+    """
+    from mlimages.training.options import FinetuneOptions, TrainError, TrainOptions
+    if args.resume:
+        return _resumed_options(args)
+    if not args.train:
+        raise TrainError("give the training list (mlimages train lists/train.txt ...), or "
+                         "--resume OUT to continue a run")
+    return options_from(args, TrainOptions, finetune=options_from(args, FinetuneOptions))
+
+
+def _resumed_options(args):
+    """The options in the args.json of the run --resume names, with those given replaced."""
+    import dataclasses
+    from pathlib import Path
+    from mlimages.training.options import FinetuneOptions, TrainOptions
+    from mlimages.training.run import load_options
+    given = getattr(args, "given", set()) | ({"train"} if args.train else set())
+    resume = Path(args.resume)
+    out = resume if resume.is_dir() else resume.parent
+    base = load_options(out)
+    tune = field_values(args, FinetuneOptions, only=given)
+    rest = {"out": str(out)} | field_values(args, TrainOptions, only=given)
+    return dataclasses.replace(base, finetune=dataclasses.replace(base.finetune, **tune),
+                               **rest)
+
+
+def run(args):
+    """Train; the first Ctrl-C (or SIGTERM) stops after the iteration with a snapshot."""
+    import signal
+    import threading
+    from mlimages.training.run import summary, train
+    opts = train_options(args)
+    stop = threading.Event()
+
+    def request_stop(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        print("\nstopping after this iteration and writing a snapshot "
+              "(press Ctrl-C again to stop at once)", file=sys.stderr)
+
+    old = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet,
+                       distributed=args.distributed)
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    if result.rank == 0:  # under mpiexec, one report
+        print(summary(result))
+    return 130 if result.interrupted else 0

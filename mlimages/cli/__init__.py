@@ -20,7 +20,6 @@ from typing import Callable, NamedTuple
 from mlimages import __version__
 from mlimages.cli import gather, label, mean, tools, train
 from mlimages.cli._args import _Formatter
-from mlimages.defaults import ARCH_NAMES  # noqa: F401 (tests/models reads it here)
 from mlimages.errors import MlimagesError
 
 

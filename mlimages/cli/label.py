@@ -43,12 +43,12 @@ def _add_split(p):
 
 def _add_tree(p):
     """Which files under ROOT are images of which class, and how their paths are written."""
-    from mlimages.label import LabelOptions as L
+    from mlimages.label import NESTED_MODES, LabelOptions as L
     add_field(p, "--extensions", L, as_flag=_comma_extensions,
               help="comma-separated image file extensions")
     add_field(p, "--follow-links", L, action="store_true",
               help="follow symlinked folders (each real folder is walked once)")
-    add_field(p, "--nested", L, choices=("flatten", "split"),
+    add_field(p, "--nested", L, choices=NESTED_MODES,
               help="ROOT/a/b/x.jpg: class 'a' (flatten) or class 'a/b' (split)")
     add_field(p, "--loose-class", L, metavar="NAME",
               help="images lying directly in ROOT form a class of this name")

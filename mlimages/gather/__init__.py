@@ -30,7 +30,7 @@ import os
 import time
 from pathlib import Path
 
-from mlimages.defaults import RESIZE_MODES
+from mlimages.defaults import DEFAULT_RESIZE, RESIZE_MODES
 from mlimages.gather.outdir import OutDir
 from mlimages.gather.records import STATUSES, GatherError, Item, Record, is_transient
 from mlimages.gather.sources import SourceOptions, open_source
@@ -78,7 +78,7 @@ class GatherOptions:
     placeholder: tuple = ()
     dedupe: bool = False
     resize: "int | tuple | None" = None
-    resize_mode: str = "downscale"
+    resize_mode: str = DEFAULT_RESIZE
     quality: int = 90
     proxy: "str | None" = None
     limit: "int | None" = None

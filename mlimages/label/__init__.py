@@ -22,8 +22,8 @@ from pathlib import Path
 
 from mlimages import listfile
 from mlimages._fs import atomic_write_text
-from mlimages.label.options import (IMAGE_EXTENSIONS, SPLITS, LabelError, LabelOptions,
-                                    LabelResult)
+from mlimages.label.options import (IMAGE_EXTENSIONS, NESTED_MODES, SPLITS, LabelError,
+                                    LabelOptions, LabelResult)
 from mlimages.label.split import stratified_splits
 from mlimages.label.tree import relative, scan_tree
 from mlimages.label.verify import verify_files

@@ -7,6 +7,8 @@ from mlimages.errors import MlimagesError
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
                     ".webp", ".ppm", ".pgm", ".pbm")
 SPLITS = ("train", "val", "test")
+#: How ROOT/a/b/x.jpg is labelled: class "a" (flatten) or class "a/b" (split).
+NESTED_MODES = ("flatten", "split")
 
 
 class LabelError(MlimagesError, ValueError):
@@ -55,7 +57,7 @@ def check_options(root, opts):
     if opts.val + opts.test >= 1:
         raise LabelError(f"--val + --test must leave images for training, got "
                          f"{opts.val} + {opts.test}")
-    if opts.nested not in ("flatten", "split"):
-        raise LabelError(f"nested must be 'flatten' or 'split', got {opts.nested!r}")
+    if opts.nested not in NESTED_MODES:
+        raise LabelError(f"nested must be one of {NESTED_MODES}, got {opts.nested!r}")
     if opts.label is not None and opts.label < 0:
         raise LabelError(f"--label must be >= 0, got {opts.label}")

@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from mlimages import cli
+from mlimages.defaults import ARCH_NAMES
 from mlimages._chainer import chainer, cupy_or_none
 from mlimages.models import ARCHS, ModelError, build_classifier, get_arch
 
 
 def test_registry_names_and_cli_choices_agree():
     assert set(ARCHS) == {"alex", "alexbn", "small"}
-    assert tuple(sorted(ARCHS)) == tuple(sorted(cli.ARCH_NAMES))
+    assert tuple(sorted(ARCHS)) == tuple(sorted(ARCH_NAMES))
 
 
 @pytest.mark.parametrize("name, insize", [("alex", 227), ("alexbn", 227), ("small", 64)])

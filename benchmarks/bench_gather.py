@@ -1,6 +1,6 @@
 """Benchmark: mlimages gather vs a naive requests pool vs img2dataset, in the same run.
 
-A local site (127.0.0.1 only, benchmarks/gather_site.py, its own process) adds 20 ms to every
+A local site (127.0.0.1 only, mlimages.demo.site, in this process) adds LATENCY (20 ms) to every
 request and serves IMAGES photo-sized JPEGs (mlimages.demo.synth, 500x375 and friends) plus a
 realistic mix of broken links: 404, 410, 500 then 200, 503, 429 with Retry-After, hangs past
 the timeout, connection resets, HTML pages, truncated JPEGs, empty bodies, redirects to the
@@ -17,7 +17,6 @@ Images are generated once into bench-data/gather/ (git-ignored).
 import argparse
 import hashlib
 import io
-import json
 import os
 import random
 import statistics
@@ -28,11 +27,13 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from mlimages.demo.site import (PNG, Answer, Site, gone, hang, html_page, not_found, photo,
+                                placeholder_png, to_placeholder, truncated)
+from mlimages.demo.synth import PATTERNS, SIZES, make_image
 from mlimages.gather.validate import dhash
 from mlimages.image import ImageError, verify_image
-from mlimages.demo.synth import PATTERNS, SIZES, make_image
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_IMG2DATASET = "/tmp/venv-img2dataset/bin/img2dataset"
@@ -42,22 +43,33 @@ MIX = {"png": 20, "missing": 60, "gone": 20, "flaky": 20, "down": 10, "busy": 10
        "reset": 10, "html": 40, "truncated": 20, "empty": 20, "dead": 71, "big": 10}
 GOOD_KINDS = ("good", "png", "flaky", "busy")  # kinds that end as a decodable photo
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
+LATENCY = 0.020  # seconds the site adds to every request
+# kind -> what the site answers at a URL of that kind, given the file the kind serves
+ANSWERS = {
+    "good": lambda f: [photo(f)],
+    "big": lambda f: [photo(f)],
+    "png": lambda f: [photo(f, PNG)],
+    "truncated": lambda f: [truncated(f.read_bytes())],
+    "empty": lambda f: [photo(b"")],
+    "missing": lambda f: [not_found()],
+    "gone": lambda f: [gone()],
+    "html": lambda f: [html_page()],
+    "dead": lambda f: [to_placeholder()],
+    "hang": lambda f: [hang()],
+    "reset": lambda f: [Answer(reset=True)],
+    "down": lambda f: [Answer(503)],
+    "flaky": lambda f: [Answer(500), photo(f)],
+    "busy": lambda f: [Answer(429, headers={"Retry-After": "1"}), photo(f)],
+}
 
 
 # ------------------------------------------------------------------ data
-def placeholder_png():
-    """A stand-in for Flickr's photo_unavailable.png (the real one cannot be fetched here)."""
-    im = Image.new("RGB", (500, 374), (226, 226, 226))
-    draw = ImageDraw.Draw(im)
-    draw.rectangle((175, 94, 325, 206), fill=(160, 160, 160))
-    draw.text((100, 262), "This photo is no longer available", fill=(90, 90, 90))
-    out = io.BytesIO()
-    im.save(out, "PNG")
-    return out.getvalue()
-
-
 def make_data(data, n_images):
-    """Write the photos, the broken bodies and site.json under ``data``; returns the URL paths."""
+    """Write the photos and the odd bodies under ``data``; returns the site's routes.
+
+    Returns:
+        list of ``(URL path, kind, file)``, in a fixed shuffled order.
+    """
     photos = data / "photos"
     photos.mkdir(parents=True, exist_ok=True)
     for i in range(n_images):
@@ -65,49 +77,27 @@ def make_data(data, n_images):
         if not path.exists():
             im = make_image(PATTERNS[i % len(PATTERNS)], SIZES[i % len(SIZES)], seed=i)
             im.save(path, quality=85)
-    extra = {"placeholder.png": placeholder_png(), "empty.bin": b""}
+    file_of = write_odd_bodies(data)
+    file_of["truncated"] = photos / "00000.jpg"
+    routes = [(f"/photos/{i:05d}.jpg", "good", photos / f"{i:05d}.jpg") for i in range(n_images)]
+    for kind, count in MIX.items():
+        routes += [(f"/{kind}/{i:03d}.jpg", kind,
+                    file_of.get(kind, photos / f"{(i * 7) % n_images:05d}.jpg"))
+                   for i in range(count)]
+    random.Random(0).shuffle(routes)
+    return routes
+
+
+def write_odd_bodies(data):
+    """A PNG photo and a JPEG over the 2 MB cap; returns ``{kind: file}``."""
     buf = io.BytesIO()
     make_image("waves", (375, 500), seed=10**6).save(buf, "PNG")
-    extra["photo.png"] = buf.getvalue()
-    full = (photos / "00000.jpg").read_bytes()
-    extra["truncated.jpg"] = full[: len(full) // 2]
+    (data / "photo.png").write_bytes(buf.getvalue())
     noise = np.random.default_rng(0).integers(0, 256, (1200, 1600, 3), dtype=np.uint8)
     buf = io.BytesIO()
     Image.fromarray(noise).save(buf, "JPEG", quality=95)  # about 3 MB, over the 2 MB cap
-    extra["big.jpg"] = buf.getvalue()
-    for name, body in extra.items():
-        (data / name).write_bytes(body)
-
-    kinds, blobs, paths = {}, {}, []
-    for i in range(n_images):
-        paths.append(f"/photos/{i:05d}.jpg")
-        kinds[paths[-1]], blobs[paths[-1]] = "good", f"photos/{i:05d}.jpg"
-    blob_of = {"png": "photo.png", "truncated": "truncated.jpg", "empty": "empty.bin",
-               "big": "big.jpg"}
-    for kind, count in MIX.items():
-        for i in range(count):
-            path = f"/{kind}/{i:03d}.jpg"
-            paths.append(path)
-            kinds[path] = kind
-            blobs[path] = blob_of.get(kind, f"photos/{(i * 7) % n_images:05d}.jpg")
-    kinds["/pw/images/en-us/photo_unavailable.png"] = "placeholder_png"
-    blobs["/pw/images/en-us/photo_unavailable.png"] = "placeholder.png"
-    random.Random(0).shuffle(paths)
-    (data / "site.json").write_text(json.dumps({"kinds": kinds, "blobs": blobs, "hang_s": 4.0}))
-    return paths
-
-
-class SiteProcess:
-    """benchmarks/gather_site.py in its own process; fresh per tool run (fresh 500/429 state)."""
-
-    def __init__(self, data):
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "gather_site.py"), str(data)],
-                                     stdout=subprocess.PIPE, text=True)
-        self.port = int(self.proc.stdout.readline())
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
+    (data / "big.jpg").write_bytes(buf.getvalue())
+    return {"png": data / "photo.png", "big": data / "big.jpg"}
 
 
 # ------------------------------------------------------------------ tools
@@ -156,30 +146,29 @@ def evaluate(out, placeholder):
     return counts
 
 
-def run_once(name, argv, data, workdir, run_id):
-    site = SiteProcess(data)
-    try:
+def run_once(name, argv, routes, workdir, run_id):
+    """Run one tool against a freshly started site (fresh 500/429 state); its counts."""
+    with Site(latency=LATENCY) as site:
+        for path, kind, file in routes:
+            site.add(path, *ANSWERS[kind](file))
         # A fresh folder per run, all deleted at the end, never between runs: for about 30 s
         # after thousands of files are deleted, ext4 makes every new file slow to create
         # (recently_deleted() in find_inode_bit; measured: 0.9 ms instead of 0.1 ms per file),
         # which would tax whichever tool ran next.
         out = workdir / f"out-{run_id}"
         urls = workdir / "urls.txt"
-        paths = json.loads((workdir / "paths.json").read_text())
-        urls.write_text("".join(f"http://127.0.0.1:{site.port}{p}\n" for p in paths))
+        urls.write_text("".join(site.url(path) + "\n" for path, _, _ in routes))
         argv = [a.replace("{URLS}", str(urls)).replace("{OUT}", str(out)) for a in argv]
         env = dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1")
         start = time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - start
-    finally:
-        site.close()
     if done.returncode != 0:
         print(f"{name} failed ({done.returncode}):\n{done.stderr[-2000:]}", file=sys.stderr)
     load = float(Path("/proc/loadavg").read_text().split()[0]) if Path("/proc/loadavg").exists() \
         else float("nan")
-    counts = evaluate(out, (data / "placeholder.png").read_bytes())
-    counts.update(wall_s=wall, urls_per_s=len(paths) / wall, good_per_s=counts["good"] / wall,
+    counts = evaluate(out, placeholder_png())
+    counts.update(wall_s=wall, urls_per_s=len(routes) / wall, good_per_s=counts["good"] / wall,
                   load=load)
     return counts
 
@@ -209,21 +198,21 @@ def main(argv=None):
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "mlimages")],
                    check=True)
     data = Path(args.data)
-    paths = make_data(data, args.images)
+    routes = make_data(data, args.images)
     expected_good = args.images + sum(MIX[k] for k in GOOD_KINDS if k in MIX)
-    print(f"{len(paths)} URLs: {args.images} photos + {sum(MIX.values())} others "
+    print(f"{len(routes)} URLs: {args.images} photos + {sum(MIX.values())} others "
           f"({', '.join(f'{k} {v}' for k, v in MIX.items())}); {expected_good} end as photos "
-          f"(+{MIX['big']} over a 2 MB cap); 20 ms latency; concurrency {args.parallel}")
+          f"(+{MIX['big']} over a 2 MB cap); {LATENCY * 1000:.0f} ms latency; "
+          f"concurrency {args.parallel}")
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-gather-") as tmp:
         work = Path(tmp)
-        (work / "paths.json").write_text(json.dumps(paths))
         commands = tool_commands(args, "{URLS}", "{OUT}")
         if args.only:
             commands = {k: v for k, v in commands.items() if any(o in k for o in args.only)}
         for r in range(args.repeats):
             for k, (name, argv_) in enumerate(commands.items()):
-                counts = run_once(name, argv_, data, work, f"{r}-{k}")
+                counts = run_once(name, argv_, routes, work, f"{r}-{k}")
                 results.setdefault(name, []).append(counts)
                 print(f"  run {r + 1} {name:<30} {counts['wall_s']:6.2f} s  "
                       f"{counts['good_per_s']:6.1f} good/s  kept {counts['files']} files: "

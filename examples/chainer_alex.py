@@ -15,7 +15,8 @@ import argparse
 import contextlib
 from pathlib import Path
 
-from mlimages import demo
+from mlimages.demo import task
+from mlimages.demo.site import Site
 from mlimages.gather import GatherOptions, SourceOptions, gather, summary_table
 from mlimages.label import LabelOptions, label_tree
 from mlimages.mean import MeanOptions, mean_image
@@ -26,12 +27,12 @@ from mlimages.training.run import TrainOptions, summary, train
 @contextlib.contextmanager
 def demo_source(folder, quick):
     """Serve the demo's generated task; yields (SourceOptions, held-out images)."""
-    size = demo.DemoSize(classes=2, per_class=6, holdout=1, image_size=(320, 256),
-                         epochs=1, batchsize=4) if quick else demo.FULL
-    files = demo.make_task(folder, size)
-    with demo.DemoServer(Path(folder) / "served") as server:
-        demo.write_lists(folder, server.url, files)
-        yield (SourceOptions(urls=str(Path(folder) / "urls.txt"), wnid=(demo.PARENT[0],),
+    size = task.DemoSize(classes=2, per_class=6, holdout=1, image_size=(320, 256),
+                         epochs=1, batchsize=4) if quick else task.FULL
+    files = task.make_task(folder, size)
+    with Site() as site:
+        task.publish(site, folder, files)
+        yield (SourceOptions(urls=str(Path(folder) / "urls.txt"), wnid=(task.PARENT[0],),
                              subset=True, is_a=str(Path(folder) / "wordnet.is_a.txt"),
                              words=str(Path(folder) / "words.txt"), flat=True),
                sorted((Path(folder) / "holdout").glob("*.jpg")))

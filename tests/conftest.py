@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from mlimages import listfile
+from mlimages.demo.site import Site
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -50,3 +51,24 @@ def image_tree(tmp_path):
         for i in range(4):
             write_image(root / name / f"{name}{i}.jpg", seed=c * 10 + i)
     return root
+
+
+@pytest.fixture
+def site():
+    """The fake image host (:mod:`mlimages.demo.site`) on 127.0.0.1, fresh for one test."""
+    with Site() as s:
+        yield s
+
+
+@pytest.fixture
+def slow_site():
+    """A :class:`Site` that adds 50 ms to every request (for the kill-and-resume tests)."""
+    with Site(latency=0.05) as s:
+        yield s
+
+
+@pytest.fixture
+def proxy():
+    """A :class:`Site` as a forward proxy that wants user "me", password "secret"."""
+    with Site(proxy_auth=("me", "secret")) as s:
+        yield s

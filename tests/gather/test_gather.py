@@ -1,4 +1,4 @@
-"""gather end to end against a real HTTP server on 127.0.0.1 (tests/gather_server.py)."""
+"""gather end to end against the fake image host on 127.0.0.1 (mlimages.demo.site)."""
 
 import json
 import os
@@ -11,9 +11,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from gather_server import (PLACEHOLDER_PATH, Answer, image_bytes, placeholder_image,  # noqa: F401
-                           png_bytes, proxy, site, slow_site)
 from mlimages.cli import main as cli_main
+from mlimages.demo.site import Answer, image_bytes, placeholder_image, png_bytes, to_placeholder
 from mlimages.gather import GatherError, GatherOptions, SourceOptions, gather, summary_table
 from mlimages.gather.outdir import OutDir
 from mlimages.image import verify_image
@@ -87,7 +86,7 @@ def broken_site(site, tmp_path):
                                      {"Content-Type": "text/html"})): "not_image",
         site.add("/trunc.jpg", Answer(200, good[: len(good) // 2])): "truncated",
         site.add("/empty.jpg", Answer(200, b"")): "empty",
-        site.add("/dead.jpg", Answer(302, headers={"Location": PLACEHOLDER_PATH})): "placeholder",
+        site.add("/dead.jpg", to_placeholder()): "placeholder",
         site.add("/removed.jpg", Answer(200, look_bytes.getvalue())): "placeholder",
         site.add("/removed-exact.png", Answer(200, user_file.read_bytes())): "placeholder",
         site.add("/big.jpg", Answer(200, image_bytes((400, 400), seed=6, quality=98))): "too_large",
@@ -222,7 +221,7 @@ def test_proxy_with_credentials(proxy, tmp_path):
     opts = GatherOptions(proxy=f"http://me:secret@127.0.0.1:{proxy.port}", **FAST)
     gather(SourceOptions(urls=urls), out, opts)
     assert read_manifest(out)[target]["status"] == "ok"
-    assert proxy.seen_auth and all(a == proxy.auth for a in proxy.seen_auth)
+    assert proxy.seen_auth and all(a == proxy.proxy_auth for a in proxy.seen_auth)
 
 
 def test_proxy_from_environment(proxy, tmp_path, monkeypatch):
@@ -314,7 +313,7 @@ def test_killed_mid_run_then_rerun_equals_an_uninterrupted_run(slow_site, tmp_pa
     for i, (path, answer) in enumerate([
             ("/x/missing.jpg", Answer(404)), ("/x/page.jpg", Answer(200, b"<html></html>")),
             ("/x/trunc.jpg", Answer(200, image_bytes((200, 150), seed=99)[:3000])),
-            ("/x/dead.jpg", Answer(302, headers={"Location": PLACEHOLDER_PATH})),
+            ("/x/dead.jpg", to_placeholder()),
             ("/x/png.jpg", Answer(200, image_bytes(fmt="PNG", seed=98)))]):
         lines.append(f"n01000002_{i}\t" + site.add(path, answer))
     lines.append(f"../../n01000002_evil\t{site.url('/c/0.jpg')}")

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from gather_server import Answer, image_bytes, site  # noqa: F401
 from mlimages.cli import main as cli_main
+from mlimages.demo.site import Answer, image_bytes
 from mlimages.gather import GatherError, GatherOptions, SourceOptions, gather
 from mlimages.gather.merge import merge_shards
 from test_gather import _comparable, assert_manifest_matches_folder, write_list

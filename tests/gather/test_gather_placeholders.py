@@ -4,7 +4,7 @@ import hashlib
 
 import pytest
 
-from gather_server import image_bytes
+from mlimages.demo.site import image_bytes
 from mlimages.gather import GatherError
 from mlimages.gather.placeholders import load_placeholders, parse_rules
 

@@ -5,7 +5,7 @@ import tracemalloc
 
 import pytest
 
-from gather_server import Answer, site  # noqa: F401
+from mlimages.demo.site import Answer
 from mlimages.gather import GatherError
 from mlimages.gather.imagenet import plan_synsets
 from mlimages.gather.sources import SourceOptions, in_shard, open_source

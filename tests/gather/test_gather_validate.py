@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from gather_server import image_bytes, placeholder_image, png_bytes
+from mlimages.demo.site import image_bytes, placeholder_image, png_bytes
 from mlimages.gather.placeholders import Placeholders, load_placeholders
 from mlimages.gather.validate import check_body, dhash, match_look
 

@@ -4,7 +4,7 @@ import asyncio
 
 from PIL import Image
 
-from gather_server import image_bytes
+from mlimages.demo.site import image_bytes
 from mlimages.gather import GatherOptions
 from mlimages.gather.workers import Validators, settings_for
 

@@ -24,7 +24,7 @@ def test_every_exception_class_derives_from_mlimages_error():
                 if not issubclass(obj, MlimagesError):
                     stray.append(f"{module.__name__}.{name}")
     assert stray == []
-    assert "mlimages.mean.MeanError" in found and "mlimages.image.ImageError" in found
+    assert "mlimages.mean.options.MeanError" in found and "mlimages.image.ImageError" in found
 
 
 def test_stage_errors_keep_their_standard_type():

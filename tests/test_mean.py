@@ -16,8 +16,9 @@ from conftest import write_image
 from mlimages import listfile
 from mlimages.cli import main
 from mlimages.image import ImageSpec, open_image
-from mlimages.mean import (DEFAULT_RESIZE, DEFAULT_SIZE, MeanError, MeanOptions, compute_mean,
-                           mean_image)
+from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE
+from mlimages.mean import compute_mean, mean_image
+from mlimages.mean.options import MeanError, MeanOptions
 from mlimages.mean.files import output_paths, read_mean, write_mean_npy
 
 ASSETS = Path(__file__).parent / "assets"

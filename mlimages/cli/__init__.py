@@ -39,7 +39,7 @@ COMMANDS = {
     "predict": Command(tools.PREDICT_HELP, tools.add_predict, tools.run_predict),
     "inspect": Command(tools.INSPECT_HELP, tools.add_inspect, tools.run_inspect),
     "info":    Command(tools.INFO_HELP,    tools.add_info,    tools.run_info),
-    "demo":    Command(tools.DEMO_HELP,    tools.add_demo,    tools.run_demo),
+    "demo":    Command(tools.DEMO_HELP,    tools.add_demo,    lambda args: tools.run_demo(args, main)),
 }
 
 

@@ -86,8 +86,11 @@ def add_demo(p):
     p.add_argument("--quick", action="store_true", help="smallest size, for CI")
 
 
-def run_demo(args):
-    """Run the demo, each of its steps through the CLI's own entry point."""
-    from mlimages.cli import main  # the package that called us: imported, no cycle at load
+def run_demo(args, run_command):
+    """Run the demo, each of its steps through ``run_command`` (the CLI's ``main``).
+
+    The CLI hands its entry point in (see ``mlimages.cli.main``): the demo shows and runs the
+    real commands, and neither this module nor the demo imports the CLI package.
+    """
     from mlimages.demo import run_demo as demo
-    return demo(main, args.out, quick=args.quick)
+    return demo(run_command, args.out, quick=args.quick)

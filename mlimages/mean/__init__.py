@@ -19,21 +19,13 @@ import numpy
 from tqdm import tqdm
 
 from mlimages import listfile
-from mlimages.image import ImageError, ImageSpec, open_image
-from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE, RESIZE_MODES
-from mlimages.errors import MlimagesError
+from mlimages.image import ImageError, open_image
+from mlimages.defaults import RESIZE_MODES
+from mlimages.mean.files import (output_paths, read_mean, write_mean,  # noqa: F401 (re-exported)
+                                 write_mean_npy)
+from mlimages.mean.options import MeanError, MeanOptions  # noqa: F401 (re-exported)
 
 _UINT16_IMAGES = 257  # 257 * 255 = 65535
-
-
-class MeanError(MlimagesError, ValueError):
-    """The mean cannot be computed as asked (empty list, nothing readable, bad options), or a
-    mean file cannot be read."""
-
-
-# After MeanError, which the files module raises.
-from mlimages.mean.files import (output_paths, read_mean, write_mean,  # noqa: E402,F401
-                                 write_mean_npy)
 
 
 class Reject(NamedTuple):
@@ -41,29 +33,6 @@ class Reject(NamedTuple):
 
     path: str
     reason: str
-
-
-@dataclasses.dataclass(frozen=True)
-class MeanOptions:
-    """Options of :func:`compute_mean`; the names are those of the CLI flags.
-
-    Attributes:
-        size: every image becomes size x size before summing (the training size).
-        resize: "downscale", "crop" or "squash" (see :class:`mlimages.image.ImageSpec`).
-        grayscale: a (1, H, W) mean of mode-L images instead of (3, H, W) RGB.
-        workers: processes (default: every core).
-        chunk: images per task sent to a worker (default: picked from the list length).
-    """
-
-    size: int = DEFAULT_SIZE
-    resize: str = DEFAULT_RESIZE
-    grayscale: bool = False
-    workers: "int | None" = None
-    chunk: "int | None" = None
-
-    def spec(self):
-        """The :class:`ImageSpec` every image is read with."""
-        return ImageSpec(size=self.size, resize=self.resize, grayscale=self.grayscale)
 
 
 @dataclasses.dataclass

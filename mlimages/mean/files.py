@@ -24,7 +24,7 @@ from PIL import Image
 
 from mlimages import listfile
 from mlimages._fs import atomic_write_bytes, atomic_write_text
-from mlimages.mean import MeanError
+from mlimages.mean.options import MeanError
 
 _OUT_SUFFIXES = (".png", ".npy", ".json")
 _MAKE_ONE = "make it with `mlimages mean LIST --root ROOT --out mean.png`"

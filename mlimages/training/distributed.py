@@ -10,7 +10,8 @@ same :func:`mlimages.training.run.train`, which asks this module for
   that every rank runs the same number of iterations: the allreduce of every step needs all
   of them); each rank's share is written as a list file for its own BatchLoader;
 * the multi-node optimizer (gradients averaged by allreduce every step, the weights
-  broadcast from rank 0 at the first step) and evaluator (the ranks' means averaged).
+  broadcast from rank 0 at the first step); validation sums images over every rank
+  (:mod:`mlimages.training.metrics`).
 
 Only rank 0 writes logs, plots, snapshots and ``model.npz``; a resume has every rank load
 rank 0's snapshot, so the output folder must be on a file system all nodes see.
@@ -103,11 +104,6 @@ def scatter_list(ranks, list_file, out, name, seed=None, equal=True):
 def multi_node_optimizer(optimizer, ranks):
     import chainermn
     return chainermn.create_multi_node_optimizer(optimizer, ranks.comm)
-
-
-def multi_node_evaluator(evaluator, ranks):
-    import chainermn
-    return chainermn.create_multi_node_evaluator(evaluator, ranks.comm)
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ from mlimages.models import build_classifier
 from mlimages.training.finetune import (freeze, frozen_layers, load_matching, read_weights,
                                         scale_pretrained_lr)
 from mlimages.training.inputs import check_inputs, make_iterators
+from mlimages.training.metrics import ImageEvaluator
 from mlimages.training.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
                                        StopWhen, add_monitoring)
 from mlimages.training.options import TrainError, TrainOptions  # noqa: F401 (re-exported)
@@ -194,10 +195,8 @@ def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=T
     of the ranks of a distributed run, only rank 0 logs, plots and snapshots)."""
     every = (opts.log_interval, "iteration"), (1, "epoch")
     if val_iter is not None:
-        evaluator = extensions.Evaluator(val_iter, model, converter=converter, device=device)
-        if ranks is not None:
-            from mlimages.training.distributed import multi_node_evaluator
-            evaluator = multi_node_evaluator(evaluator, ranks)
+        evaluator = ImageEvaluator(val_iter, model, converter=converter, device=device,
+                                   comm=None if ranks is None else ranks.comm)
         trainer.extend(evaluator, name="validation", trigger=(1, "epoch"))
     trainer.extend(extensions.ExponentialShift("lr", opts.lr_decay),
                    trigger=(opts.lr_decay_every, "epoch"))

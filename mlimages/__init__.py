@@ -17,6 +17,7 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``info``      versions, BLAS kernel, CUDA, and known-slow set-ups
 * ``demo``      the demo, its generated task and the one fake image host
 * ``cli``       the command line: parse, call one library function, print
+* ``compat``    ``import mlimages.compat`` before ``import chainer`` in your own scripts
 * ``_chainer``  the one place that imports chainer (NumPy 2 / Python 3.12 bridge); ``_fs``
   atomic writes
 

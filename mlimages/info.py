@@ -128,8 +128,8 @@ def _gpu_section():
     try:
         import cupy
     except ImportError:
-        rows.append(("cupy", "not installed (CPU only; pip install 'mlimages[gpu]' for "
-                             "CUDA 12, 'mlimages[gpu-cuda13]' for CUDA 13)"))
+        rows.append(("cupy", "not installed (CPU only; pip install cupy-cuda12x for "
+                             "CUDA 12, cupy-cuda13x for CUDA 13)"))
         return ("Chainer / GPU", rows), warnings
     except Exception as e:  # a broken CuPy install raises many kinds of errors on import
         rows.append(("cupy", f"installed but fails to import: {type(e).__name__}: {e}"))

@@ -34,3 +34,11 @@ def test_plain_import_mlimages_does_not_import_chainer():
     code = "import sys, mlimages, mlimages.listfile; print('chainer' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_mlimages_compat_makes_a_plain_import_chainer_work():
+    code = ("import mlimages.compat, chainer, numpy; "
+            "print(chainer.links.Linear(2, 3)(numpy.ones((1, 2), numpy.float32)).shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(1, 3)"

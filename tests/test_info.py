@@ -27,7 +27,7 @@ def test_collect_reports_every_section():
 def test_without_cupy_it_says_what_to_install():
     rows = dict(collect().sections[2][1])
     assert rows["cupy"].startswith("not installed")
-    assert "mlimages[gpu]" in rows["cupy"]
+    assert "pip install cupy-cuda12x" in rows["cupy"] and "mlimages[" not in rows["cupy"]
 
 
 def test_generic_blas_kernel_on_an_avx2_cpu_is_a_warning():

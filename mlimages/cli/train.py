@@ -32,7 +32,7 @@ def add(p):
     p.add_argument("--distributed", action="store_true",
                    help="one rank of `mpiexec -n N mlimages train ... --distributed`: data-"
                         "parallel over MPI (ChainerMN); --batchsize is per rank, the effective "
-                        "batch is N times it; needs pip install 'mlimages[mpi]'")
+                        "batch is N times it; needs pip install mpi4py mpich")
     p.add_argument("--quiet", action="store_true", help="no table and no progress bar")
 
 

@@ -5,9 +5,11 @@ import importlib.util
 from mlimages._chainer import chainer
 from mlimages.errors import MlimagesError
 
-_INSTALL = ("install CuPy for your CUDA version: pip install 'mlimages[gpu]' (cupy-cuda12x, "
-            "CUDA 12) or 'mlimages[gpu-cuda13]' (cupy-cuda13x, CUDA 13); `nvidia-smi` shows "
-            "the CUDA version of the driver, `mlimages info` what Python sees")
+# CuPy by its own name: the PyPI project `mlimages` is an unrelated 2016 package, so advice to
+# install an extra of it would install the wrong thing.
+_INSTALL = ("install CuPy for your CUDA version: pip install cupy-cuda12x (CUDA 12) or "
+            "pip install cupy-cuda13x (CUDA 13); `nvidia-smi` shows the CUDA version of the "
+            "driver, `mlimages info` what Python sees")
 
 
 class GpuError(MlimagesError, RuntimeError):

@@ -61,8 +61,8 @@ def communicator(gpu):
     try:
         import mpi4py  # noqa: F401
     except ImportError:
-        raise DistributedError("--distributed needs MPI: pip install 'mlimages[mpi]' (mpi4py and "
-                               "the mpich wheel), then launch with mpiexec -n N mlimages train "
+        raise DistributedError("--distributed needs MPI: pip install mpi4py mpich (or, in "
+                               "this repository, pip install -e '.[mpi]'), then launch with mpiexec -n N mlimages train "
                                "... --distributed") from None
     import chainermn  # after mlimages._chainer (see the import above)
 
@@ -71,7 +71,7 @@ def communicator(gpu):
     except (ImportError, RuntimeError) as e:
         raise DistributedError(f"cannot create the {'pure_nccl' if gpu >= 0 else 'naive'} "
                                f"communicator ({e}); on GPUs install CuPy with NCCL "
-                               "(pip install 'mlimages[gpu]')") from None
+                               "(pip install cupy-cuda12x or cupy-cuda13x)") from None
     return Ranks(comm, comm.rank, comm.size, comm.intra_rank)
 
 

@@ -18,8 +18,11 @@ def test_a_negative_number_is_the_cpu():
 @pytest.mark.skipif(HAS_CUPY, reason="CuPy is installed here")
 def test_a_gpu_without_cupy_says_what_to_install():
     with pytest.raises(GpuError, match="--gpu 0: CuPy is not installed; install CuPy .*"
-                                       "cupy-cuda12x.*cupy-cuda13x"):
+                                       "pip install cupy-cuda12x.*pip install cupy-cuda13x"
+                       ) as caught:
         check_gpu(0)
+    # The PyPI name `mlimages` belongs to an unrelated 2016 package: never advise installing it.
+    assert "mlimages[" not in str(caught.value)
 
 
 @pytest.mark.gpu

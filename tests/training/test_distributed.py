@@ -21,7 +21,7 @@ from trainutil import cli_args, dataset, options  # noqa: E402,F401 (fixtures)
 
 MPIEXEC = Path(sys.executable).parent / "mpiexec"
 if not MPIEXEC.exists():
-    pytest.skip(f"no {MPIEXEC}: pip install 'mlimages[mpi]'", allow_module_level=True)
+    pytest.skip(f"no {MPIEXEC}: pip install mpi4py mpich", allow_module_level=True)
 
 
 def mpi_train(data, out, *extra, n=2):

@@ -282,7 +282,7 @@ def test_gpu_without_cupy_says_what_to_install(small_dataset, tmp_path):
     with pytest.raises(GpuError) as e:
         train(options(small_dataset, tmp_path / "o", crop=32, gpu=0), progress=False)
     message = str(e.value)
-    assert "CuPy is not installed" in message and "mlimages[gpu]" in message
+    assert "CuPy is not installed" in message and "pip install cupy-cuda12x" in message and "mlimages[" not in message
     assert "cupy-cuda12x" in message and "cupy-cuda13x" in message
     assert not (tmp_path / "o").exists()
 

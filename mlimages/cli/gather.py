@@ -53,6 +53,12 @@ def _add_source(src):
               help="hyponym folders side by side, not nested under the parent's")
     add_field(src, "--label", SourceOptions, metavar="NAME",
               help="folder of a plain list (and of CSV rows without a label)")
+    add_field(src, "--url-column", SourceOptions, metavar="NAME|N",
+              help="CSV column of the URLs, by header name or 0-based index "
+                   "(None: a header named url, image_url, link, ..., else column 0)")
+    add_field(src, "--label-column", SourceOptions, metavar="NAME|N",
+              help="CSV column of the labels, by header name or 0-based index "
+                   "(None: a header named label, class, category, ..., else column 1)")
     add_field(src, "--api", SourceOptions, nargs="?", const=DEFAULT_API, metavar="BASE",
               help="use the ImageNet text API at BASE (a mirror) instead of --urls; "
                    f"without BASE: {DEFAULT_API}")

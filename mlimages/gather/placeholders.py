@@ -11,6 +11,8 @@ process loads no image library for the built-in rules.
 
 import dataclasses
 import hashlib
+import math
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +20,13 @@ from mlimages.gather.records import GatherError
 
 KNOWN = Path(__file__).resolve().parent / "known_placeholders.txt"
 ASPECT_TOLERANCE = 0.03   # a dhash match needs the same aspect: it does not survive cropping
-_KINDS = ("url-name", "url", "sha1", "dhash")
+# kind -> the form to write, for errors (its meaning: known_placeholders.txt).
+_FORMS = {"url-name": "url-name NAME (the last segment of the final URL, no '/')",
+          "url": "url URL (a whole http:// or https:// URL)",
+          "sha1": "sha1 HEX (40 hex digits)",
+          "dhash": "dhash HEX ASPECT [name] (HEX: up to 16 hex digits; ASPECT: width/height, "
+                   "a number > 0 such as 1.333)"}
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,29 +97,74 @@ def _rules_from_file(path):
 
 
 def parse_rules(text, where):
-    """Parse ``KIND VALUE [DETAIL]`` lines (the ``known_placeholders.txt`` format) into Placeholders."""
-    found = {kind: [] for kind in _KINDS}
+    """Parse ``KIND VALUE [DETAIL]`` lines (the ``known_placeholders.txt`` format) into Placeholders.
+
+    Every rule is checked here, so that none can fail (or silently never match) during the
+    downloads.
+
+    Raises:
+        GatherError: one line naming ``where``, the line number, what is wrong and the form
+            to write.
+    """
+    found = {kind: [] for kind in _FORMS}
     for lineno, line in enumerate(text.splitlines(), 1):
         parts = line.split("#", 1)[0].split()
         if not parts:
             continue
-        try:
-            found[parts[0]].append(_parse_rule(parts))
-        except (KeyError, ValueError, IndexError):
+        problem = _problem(parts)
+        if problem:
+            form = _FORMS.get(parts[0], f"one of {', '.join(_FORMS)} and a value")
             raise GatherError(
-                f"{where}:{lineno}: {line.strip()!r} is not a placeholder rule; expected "
-                f"one of {', '.join(_KINDS)} and a value (see mlimages/gather/known_placeholders.txt)"
-            ) from None
+                f"{where}:{lineno}: {line.strip()[:80]!r} is not a placeholder rule ({problem}); "
+                f"write {form}, as in mlimages/gather/known_placeholders.txt")
+        found[parts[0]].append(_value(parts))
     return Placeholders(frozenset(v.lower() for v in found["url-name"]), frozenset(found["url"]),
                         frozenset(v.lower() for v in found["sha1"]), tuple(found["dhash"]))
 
 
-def _parse_rule(parts):
+def _problem(parts):
+    """What is wrong with a rule split into words (kind, value, details), or None."""
+    kind, values = parts[0], parts[1:]
+    if kind not in _FORMS:
+        return f"unknown kind {kind!r}"
+    if not values:
+        return "no value"
+    value = values[0]
+    if kind == "url-name" and "/" in value:
+        return f"{value!r} has a '/'; a whole URL is a url rule"
+    if kind == "url" and not _is_http_url(value):
+        return f"{value!r} is no http(s) URL; a file name alone is a url-name rule"
+    if kind == "sha1" and not (len(value) == 40 and _HEX.fullmatch(value)):
+        return f"{value!r} is not 40 hex digits"
+    if kind == "dhash":
+        if not (len(value) <= 16 and _HEX.fullmatch(value)):
+            return f"{value!r} is not 1 to 16 hex digits (64 bits)"
+        if len(values) < 2:
+            return "no aspect ratio"
+        if not _positive(values[1]):
+            return f"aspect {values[1]!r} is not a number > 0"
+    return None
+
+
+def _is_http_url(text):
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _positive(text):
+    try:
+        number = float(text)
+    except ValueError:
+        return False
+    return math.isfinite(number) and number > 0
+
+
+def _value(parts):
+    """The value a checked rule adds: text, or (hash, aspect, detail) for dhash."""
     kind, value = parts[0], parts[1]
-    if kind == "sha1" and len(value) != 40:
-        raise ValueError(value)
-    if kind == "sha1":
-        int(value, 16)
     if kind == "dhash":
         return int(value, 16), float(parts[2]), " ".join(parts[3:]) or value
     return value

@@ -13,7 +13,7 @@ from mlimages.cli import main as cli_main
 from mlimages.cli.gather import source_options
 from mlimages.demo.site import Answer, image_bytes
 from mlimages.gather import GatherError
-from mlimages.gather import sources
+from mlimages.gather.lines import MAX_LINE_BYTES
 from mlimages.gather.sources import SourceOptions, open_source
 
 BOM = b"\xef\xbb\xbf"
@@ -40,7 +40,7 @@ def test_a_200kib_field_is_one_bad_line_among_good_rows_item10(tmp_path):
     assert items == [("http://a/1.jpg", None, "dog"), ("http://a/2.jpg", None, "cat")]
     assert stats.bad_lines == 1 and stats.lines == 3
     assert stats.bad_examples[0].startswith(f"{path}:3: ")
-    assert f"longer than {sources.MAX_LINE_BYTES} bytes" in stats.bad_examples[0]
+    assert f"longer than {MAX_LINE_BYTES} bytes" in stats.bad_examples[0]
 
 
 def test_a_huge_line_without_newline_is_read_in_bounded_memory_item10(tmp_path):

@@ -61,6 +61,8 @@ STATUSES = {
     "corrupt": (False, "image data that is damaged"),
     "unsupported": (False, "an image format Pillow cannot decode here (SVG, HEIF, PDF, ...)"),
     "too_large": (False, "body over --max-bytes, or too many pixels (decompression bomb)"),
+    "too_complex": (False, "a JPEG of absurdly many scans, refused before decoding, or a body "
+                           "whose decoding overran its deadline (its worker was replaced)"),
     "too_small": (False, "short side under --min-size pixels"),
     "duplicate": (False, "same bytes as an image already kept (--dedupe)"),
     "write_error": (True, "the file could not be written (disk full? permissions?)"),

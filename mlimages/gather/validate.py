@@ -15,13 +15,10 @@ import io
 
 import numpy
 
-from mlimages.gather.records import Verdict
+from mlimages.gather.records import STATUSES, Verdict
 from mlimages.image import ImageError, ImageSpec, open_image, verify_image
 
 MAX_DISTANCE = 5          # dhash bits that may differ (random pairs differ by ~32)
-# ImageError.reason -> manifest status (the slugs are the same on purpose).
-_STATUS = {"empty": "empty", "truncated": "truncated", "not_image": "not_image",
-           "unsupported": "unsupported", "corrupt": "corrupt", "too_large": "too_large"}
 
 
 def dhash(source, name=None):
@@ -57,7 +54,9 @@ def check_body(body, name, min_size, placeholders):
     try:
         info = verify_image(body, name=name)
     except ImageError as e:
-        return Verdict(_STATUS.get(e.reason, "error"), e.detail or e.reason, sha1)
+        # An ImageError's reason is its manifest status (the slugs are the same on purpose).
+        status = e.reason if e.reason in STATUSES else "error"
+        return Verdict(status, e.detail or e.reason, sha1)
     width, height = info.size
     if min(width, height) < min_size:
         return Verdict("too_small", f"{width}x{height} < --min-size {min_size}", sha1,

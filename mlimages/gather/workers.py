@@ -4,11 +4,14 @@ Workers in their own processes decode with no GIL to share with the event loop (
 thread pool, measured: benchmarks/RESULTS.md); the loop only writes each body to a temporary
 file and exchanges one short JSON line per body with a worker (no extra threads in the loop's
 process at all).  A worker that crashes on a hostile file costs that one body (status
-``error``) and is restarted.
+``error``) and is restarted. A body whose validation takes longer than ``DECODE_DEADLINE``
+seconds (counted from when its worker starts on it) is recorded ``too_complex``, its worker is
+killed and replaced, and the bodies queued behind it are asked again of the new one.
 
-Protocol (JSON lines): the first line to a worker is its settings; then each request is
-``{"path": temp file, "name": url}`` and each answer a :class:`~.records.Verdict` as an object.
-With ``resize`` the worker rewrites the temp file with the resized JPEG before answering.
+Protocol (JSON lines): the first line to a worker is its settings, its first line back
+``{"ready": true}`` once it has loaded them; then each request is ``{"path": temp file,
+"name": url}`` and each answer a :class:`~.records.Verdict` as an object. With ``resize`` the
+worker rewrites the temp file with the resized JPEG before answering.
 """
 
 import asyncio
@@ -21,6 +24,7 @@ import sys
 from mlimages.gather.records import Verdict
 
 _LIMIT = 1 << 20  # longest answer line
+DECODE_DEADLINE = 30.0  # seconds; a legitimate body (up to Pillow's pixel limit) needs a few
 
 
 def settings_for(opts):
@@ -30,7 +34,10 @@ def settings_for(opts):
         size = (size, size)
     return {"min_size": opts.min_size, "placeholders": [str(p) for p in opts.placeholder],
             "resize": list(size) if size else None, "resize_mode": opts.resize_mode,
-            "quality": opts.quality}
+            "quality": opts.quality, "decode_deadline": DECODE_DEADLINE}
+
+
+_CRASHED = Verdict("error", "the decoding process crashed on this file (or was killed)", "")
 
 
 class Validators:
@@ -51,13 +58,20 @@ class Validators:
 
     async def check(self, path, name):
         """Validate the file at ``path`` (and resize it in place when asked)."""
+        verdict = None
+        while verdict is None:  # None: it was queued behind a body that overran; ask again
+            verdict = await (await self._pick()).ask(path, name)
+        return verdict
+
+    async def _pick(self):
+        """The least busy worker, replaced first if it has died."""
         index = min(range(len(self.workers)), key=lambda i: len(self.workers[i].pending))
         worker = self.workers[index]
         if worker.dead:
             worker.kill()
             worker = self.workers[index] = _Worker(self.settings)
             await worker.attach()
-        return await worker.ask(path, name)
+        return worker
 
     async def aclose(self):
         for worker in self.workers:
@@ -74,9 +88,11 @@ class _Worker:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.proc.stdin.write(json.dumps(settings).encode() + b"\n")
         self.proc.stdin.flush()
+        self.deadline = settings.get("decode_deadline")
         self.pending = collections.deque()
-        self.writer = self.reading = None
-        self.dead = False
+        self.writer = self.reading = self.timer = None
+        self.attached = asyncio.Event()  # set once attach() has connected the pipes
+        self.dead = self.ready = self.overran = False
 
     async def attach(self):
         loop = asyncio.get_running_loop()
@@ -87,26 +103,52 @@ class _Worker:
                                                             self.proc.stdin)
         self.writer = asyncio.StreamWriter(transport, protocol, None, loop)
         self.reading = asyncio.create_task(self._read(reader))
+        self.attached.set()
 
     async def ask(self, path, name):
+        await self.attached.wait()  # a replacement may still be connecting
         answer = asyncio.get_running_loop().create_future()
         self.pending.append(answer)
         self.writer.write(json.dumps({"path": path, "name": name}).encode() + b"\n")
+        if len(self.pending) == 1:
+            self._start_clock()
         return await answer
 
+    def _start_clock(self):
+        """Give the request at the head of the queue ``deadline`` seconds from now."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.ready and self.pending and self.deadline and not self.dead:
+            loop = asyncio.get_running_loop()
+            self.timer = loop.call_later(self.deadline, self._overrun, self.pending[0])
+
+    def _overrun(self, answer):
+        """The head request ran out of time: answer it, kill the process (``_read`` then
+        hands the requests behind it back to ``check``)."""
+        if not answer.done():  # (a cancelled caller leaves the process just as stuck)
+            answer.set_result(Verdict("too_complex", f"validating took over {self.deadline:g} "
+                                      "s; the decoding process was replaced", ""))
+        self.overran = self.dead = True
+        self.proc.kill()
+        self.writer.close()
+
     async def _read(self, reader):
+        self.ready = bool(await reader.readline())
+        self._start_clock()
         while line := await reader.readline():
             answer = self.pending.popleft()
             if not answer.done():
                 fields = json.loads(line)
                 size = fields.pop("size")
                 answer.set_result(Verdict(**fields, size=tuple(size) if size else None))
+            self._start_clock()
         self.dead = True
-        while self.pending:  # the worker died (a crash in a decoder): fail what it held
+        self._start_clock()  # cancels the timer
+        while self.pending:  # killed for the head's deadline, or a crash in a decoder
             answer = self.pending.popleft()
             if not answer.done():
-                answer.set_result(Verdict("error", "the decoding process crashed on this "
-                                          "file (or was killed)", ""))
+                answer.set_result(None if self.overran else _CRASHED)
 
     async def aclose(self):
         if self.writer is not None:
@@ -125,7 +167,8 @@ class _Worker:
 
 
 def serve(inp, out):
-    """The worker's loop: settings line, then one answer per request line, in order."""
+    """The worker's loop: settings line, ready line, then one answer per request line, in order."""
+    from mlimages.gather import validate  # noqa: F401  (loaded before "ready")
     from mlimages.gather.placeholders import load_placeholders
     from mlimages.image import ImageSpec
 
@@ -137,6 +180,8 @@ def serve(inp, out):
     spec = None
     if settings["resize"]:
         spec = ImageSpec(size=tuple(settings["resize"]), resize=settings["resize_mode"])
+    out.write(b'{"ready": true}\n')
+    out.flush()
     for line in inp:
         request = json.loads(line)
         try:

@@ -9,6 +9,11 @@ is a short slug (see ``REASONS``) so that callers can count failures by kind. A 
 is never returned half grey: images are decoded in full here, and this module never sets
 Pillow's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES`` (nor should anything else).
 
+Before any pixel is decoded, three guards look at the header alone: only Pillow's readers for
+``FORMATS`` are run, the pixel count is checked against ``max_pixels``, and a JPEG with more
+than ``MAX_JPEG_SCANS`` scans is refused (``too_complex``). Every stage reads images here, so
+every stage (gather, ``label --verify``, mean, the loader, predict) has the same guards.
+
 The public names all live here; the private modules hold the steps: ``_decode`` (input names,
 content sniffing, failure reasons, the JPEG draft) and ``_convert`` (EXIF orientation,
 channels, 8-bit, resizing).
@@ -27,6 +32,7 @@ from PIL import Image
 from mlimages.defaults import DEFAULT_RESIZE, RESIZE_MODES
 from mlimages.errors import MlimagesError
 from mlimages.image import _convert, _decode
+from mlimages.image._decode import FORMATS, MAX_JPEG_SCANS
 
 # Slug -> what it means and what to do about it (the second half of every ImageError message).
 REASONS = {
@@ -35,9 +41,12 @@ REASONS = {
     "empty": "the file is empty; re-download it or drop it from the list",
     "truncated": "the data stops early (interrupted download?); re-download or drop it",
     "not_image": "not an image (often an error page saved by a downloader); drop it",
-    "unsupported": "a format or mode Pillow cannot decode here; convert it to JPEG or PNG",
+    "unsupported": "a format not opened here or a mode Pillow cannot decode; convert it to JPEG "
+                   "or PNG",
     "corrupt": "the image data is damaged; re-download it or drop it from the list",
     "too_large": "too many pixels (decompression-bomb guard); pass max_pixels=N if trusted",
+    "too_complex": f"a JPEG of over {MAX_JPEG_SCANS} scans, each a decoding pass (a decoding-time "
+                   "bomb); re-encode it if you trust it",
 }
 ALPHA_POLICIES = ("drop", "blend")
 
@@ -224,14 +233,16 @@ def _make_spec(spec, options):
 
 @contextlib.contextmanager
 def _opened(source, name, max_pixels):
-    """Yield ``Image.open(source)`` after the pixel-count check; every failure inside the
-    ``with`` block (open, decode, conversion) leaves as an ImageError naming the input."""
+    """Yield ``Image.open(source)`` (``FORMATS`` only) after the pixel and scan checks; every
+    failure inside the ``with`` block (open, decode, conversion) leaves as an ImageError naming
+    the input."""
     name = _decode.name_of(source, name)
     fp, own = _as_file(source, name)
     im = None
     try:
-        im = Image.open(fp)
+        im = Image.open(fp, formats=FORMATS)
         _check_pixels(im, name, max_pixels)
+        _check_scans(im, fp, name)
         yield im
     except ImageError:
         raise
@@ -264,3 +275,16 @@ def _check_pixels(im, name, max_pixels):
     width, height = im.size
     if limit is not None and width * height > limit:
         raise ImageError(name, "too_large", f"{width}x{height} pixels, limit {limit}")
+
+
+def _check_scans(im, fp, name):
+    """Refuse a JPEG of more than ``MAX_JPEG_SCANS`` scans from its markers, before decoding;
+    ``fp`` is left where it was."""
+    if im.format not in ("JPEG", "MPO"):
+        return
+    where = fp.tell()
+    fp.seek(0)
+    scans = _decode.jpeg_scans(fp.read())
+    fp.seek(where)
+    if scans > MAX_JPEG_SCANS:
+        raise ImageError(name, "too_complex", f"over {MAX_JPEG_SCANS} scans")

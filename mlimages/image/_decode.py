@@ -1,4 +1,5 @@
-"""What the raw bytes say: input names, content sniffing, failure reasons, the JPEG draft.
+"""What the raw bytes say: input names, content sniffing, the formats opened, JPEG scans,
+failure reasons, the JPEG draft.
 
 Pure helpers of :mod:`mlimages.image`: they look at an input or an exception and return values
 (a name, a content type, a ``(reason, detail)`` pair); raising :class:`~mlimages.image.ImageError`
@@ -7,6 +8,7 @@ is left to the package's ``_opened`` boundary.
 
 import io
 import os
+import re
 import struct
 
 from PIL import Image
@@ -17,6 +19,17 @@ BYTES = (bytes, bytearray, memoryview)
 _MAGIC = [(b"\xff\xd8", "JPEG"), (b"\x89PNG", "PNG"), (b"GIF8", "GIF"), (b"%PDF", "PDF"),
           (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL ", "JPEG XL")]
 _ENDINGS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82", "GIF": b";"}
+
+# The only Pillow readers ever run (Image.open's ``formats``): others (ICO, PSD, TGA, EPS, ...)
+# are more attack surface than a training set needs, and some decode while opening.
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "PPM")
+# Every scan of a progressive JPEG is a pass over all its coefficients: a few bytes can ask
+# for thousands. Encoders write about 10; 256 is the cap nvImageCodec ships
+# (NVIMGCODEC_MAX_JPEG_SCANS) against the scan bomb of Cure53's libjpeg-turbo audit.
+MAX_JPEG_SCANS = 256
+_FILLED_MARKER = re.compile(rb"\xff+([^\x00\xff])")  # a marker after its fill bytes
+_MARKER = re.compile(rb"\xff([^\x00\xff])")  # one 0xff only: a search stays linear in fill
+_NO_LENGTH = frozenset([0x01, *range(0xD0, 0xD8)])  # TEM, RST0..7: markers without a length
 
 
 def name_of(source, name):
@@ -52,6 +65,9 @@ def classify(ex, fp, opened):
         return "not_image", f"starts like {kind}: {head[:24]!r}"
     if kind in ("HEIF/AVIF", "PDF", "SVG", "JPEG XL"):
         return "unsupported", f"{kind} data"
+    other = None if opened or kind else other_format(head)
+    if other:
+        return "unsupported", f"{other} data; formats opened: {', '.join(FORMATS)}"
     if "truncated" in text or isinstance(ex, (EOFError, struct.error)):
         return "truncated", detail
     if "not available" in text or "not supported" in text or "unsupported" in text:
@@ -60,6 +76,58 @@ def classify(ex, fp, opened):
         # A known signature whose end marker is missing: the file was cut short.
         return "truncated", f"{kind} data without its end marker"
     return ("corrupt" if opened or kind else "not_image"), detail
+
+
+def other_format(head):
+    """The Pillow format outside ``FORMATS`` whose signature ``head`` carries, or None.
+
+    Asks only each reader's signature test (``Image.OPEN``'s accept functions), never a reader.
+    """
+    Image.init()
+    for name, (_, accept) in Image.OPEN.items():
+        if name not in FORMATS and accept is not None and _accepts(accept, head[:16]):
+            return name
+    return None
+
+
+def _accepts(accept, prefix):
+    """``accept(prefix)``, False where the test itself fails (short data), as in Image.open."""
+    try:
+        return bool(accept(prefix))
+    except (SyntaxError, IndexError, TypeError, ValueError, struct.error):
+        return False
+
+
+def jpeg_scans(data, stop=MAX_JPEG_SCANS):
+    """Count the scans (SOS markers) of the first image in JPEG ``data``, walking its segments.
+
+    Skips segment payloads by their lengths and each scan's entropy-coded data up to its next
+    marker, so bytes inside them are never taken for markers. Stops at EOI, at data that is no
+    marker where one must be (the decoder reports that), or once the count passes ``stop``.
+
+    Returns:
+        int: the number of scans, at most ``stop + 1``.
+    """
+    pos, scans = 2, 0
+    while (found := _FILLED_MARKER.match(data, pos)) and scans <= stop:
+        marker, pos = found[1][0], found.end()
+        if marker == 0xD9:
+            break
+        if marker in _NO_LENGTH:
+            continue
+        pos += int.from_bytes(data[pos:pos + 2], "big")
+        if marker == 0xDA:
+            scans += 1
+            pos = _next_marker(data, pos)
+    return scans
+
+
+def _next_marker(data, pos):
+    """Where the entropy-coded data starting at ``pos`` ends: its first marker other than
+    RST0..7 (or the end of ``data``)."""
+    while (found := _MARKER.search(data, pos)) and found[1][0] in _NO_LENGTH:
+        pos = found.end()
+    return found.start() if found else len(data)
 
 
 def _peek(fp):

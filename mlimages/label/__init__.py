@@ -23,7 +23,7 @@ from pathlib import Path
 from mlimages import listfile
 from mlimages._fs import atomic_write_text
 from mlimages.label.options import (IMAGE_EXTENSIONS, NESTED_MODES, SPLITS, LabelError,
-                                    LabelOptions, LabelResult)
+                                    LabelOptions, LabelResult, check_out)
 from mlimages.label.split import stratified_splits
 from mlimages.label.tree import relative, scan_tree
 from mlimages.label.verify import verify_files
@@ -45,10 +45,13 @@ def label_tree(root, out, opts=None, progress=True):
     Writes ``train.txt`` (plus ``val.txt``/``test.txt`` when asked),
     ``label_def.txt`` and, when anything was rejected, ``rejects.txt``; all
     atomically.  Paths are relative to ``opts.path_root`` (default ``root``),
-    with ``/`` separators.  Returns a :class:`LabelResult`.
+    with ``/`` separators, written as :func:`mlimages.listfile.format_path` says
+    (a file whose name a list cannot hold is a reject).  ``out`` is checked
+    before any work.  Returns a :class:`LabelResult`.
     """
     opts = opts or LabelOptions()
     root, out = Path(root), Path(out)
+    check_out(out, opts)
     found, result = scan_tree(root, opts, progress)
     if not any(found.values()):
         raise LabelError(f"found no image under {root} (extensions: "
@@ -81,10 +84,15 @@ def _write_outputs(out, opts, result):
     rejects = out / "rejects.txt"
     if result.rejects:
         # TAB-separated: a path may contain spaces, a reason always does.
-        text = "".join(f"{p}\t{reason}\n" for p, reason in result.rejects)
+        text = "".join(f"{_escaped(p)}\t{reason}\n" for p, reason in result.rejects)
         result.written.append(atomic_write_text(rejects, text))
     elif rejects.exists() and not opts.append:
         rejects.unlink()  # a stale file from an earlier run would mislead
+
+
+def _escaped(path):
+    """``path`` for a line of rejects.txt: TAB and line breaks shown as ``\\t``, ``\\n``..."""
+    return path.translate({9: "\\t", 10: "\\n", 13: "\\r"})
 
 
 def summary_table(result):

@@ -61,3 +61,21 @@ def check_options(root, opts):
         raise LabelError(f"nested must be one of {NESTED_MODES}, got {opts.nested!r}")
     if opts.label is not None and opts.label < 0:
         raise LabelError(f"--label must be >= 0, got {opts.label}")
+
+
+def check_out(out, opts):
+    """Raise LabelError unless every file :func:`label_tree` may write under ``out`` can be.
+
+    ``out`` (a Path) must be a folder or not exist yet (it is created), below a folder; the
+    lists, ``label_def.txt`` and ``rejects.txt`` in it must not be folders.
+    """
+    existing = next((p for p in (out, *out.parents) if p.exists() or p.is_symlink()), None)
+    if existing is not None and not existing.is_dir():
+        raise LabelError(f"--out {out}: {existing} is not a folder; give a folder "
+                         "(created if missing)")
+    names = [f"{s}.txt" for s in SPLITS if s == "train" or getattr(opts, s) > 0]
+    names += ["rejects.txt"] + (["label_def.txt"] if opts.label is None else [])
+    for path in (out / name for name in names):
+        if path.is_dir():
+            raise LabelError(f"--out {out}: {path} is a folder, where label writes a file; "
+                             "move it away or give another --out")

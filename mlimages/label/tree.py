@@ -8,6 +8,7 @@ or entries become ``(path, reason)`` problems instead of errors.
 import os
 from pathlib import Path
 
+from mlimages import listfile
 from mlimages.label.options import LabelError, LabelResult, check_options
 from mlimages.label.verify import verify_files
 
@@ -120,7 +121,8 @@ def scan_tree(root, opts, progress=True):
                 skipped += 1
     else:
         found, skipped = _collect(root, opts, problems)
-    rejects = [(p, r) for p, r in problems]
+    found, rejects = _drop_unlistable(found, root)
+    rejects = [(p, r) for p, r in problems] + rejects
     if opts.verify:
         everything = [p for files in found.values() for p in files]
         bad = verify_files(everything, opts.workers, progress)
@@ -132,6 +134,24 @@ def scan_tree(root, opts, progress=True):
     result = LabelResult(classes=sorted(found), splits={}, rejects=rejects,
                          empty_classes=empty, skipped_files=skipped)
     return found, result
+
+
+def _drop_unlistable(found, root):
+    """Take out the files whose names a list file cannot hold (``listfile.unlistable``).
+
+    Returns:
+        (found, rejects): ``found`` without them; ``(path, reason)`` for each.
+    """
+    kept, rejects = {}, []
+    for name, files in found.items():
+        kept[name] = []
+        for path in files:
+            problem = listfile.unlistable(relative(path, root))
+            if problem:
+                rejects.append((path, f"unlistable_name: {problem}; rename the file"))
+            else:
+                kept[name].append(path)
+    return kept, rejects
 
 
 def relative(path, base):

@@ -207,3 +207,73 @@ def test_cli_errors_are_one_line_with_status_2(tmp_path):
     assert proc.stderr.strip().startswith("mlimages label: error:") and "nope" in proc.stderr
     proc = _cli("label", str(tmp_path), "--out", str(tmp_path / "o"), "--val", "2")
     assert proc.returncode == 2 and "fraction" in proc.stderr
+
+
+# --- issue 12 -----------------------------------------------------------------------------
+
+
+def test_hash_class_folder_round_trips_through_the_list_item5(tmp_path):
+    root, out = tmp_path / "images", tmp_path / "lists"
+    write_image(root / "#tag" / "x.jpg")
+    write_image(root / "#tag" / "#y.jpg", seed=1)
+    write_image(root / "cat" / "z.jpg", seed=2)
+    result = label_tree(root, out, progress=False)
+    assert result.classes == ["#tag", "cat"]
+    entries = assert_is_label_list(out / "train.txt", root, n_classes=2)
+    assert sorted(e.label for e in entries) == [0, 0, 1]  # every counted image is listed
+    assert {os.path.normpath(e.path) for e in entries} == {"#tag/x.jpg", "#tag/#y.jpg", "cat/z.jpg"}
+
+
+def test_newline_in_a_file_name_is_a_reject_not_an_entry_item5(tmp_path):
+    root, out = tmp_path / "images", tmp_path / "lists"
+    write_image(root / "a" / "good.jpg")
+    write_image(root / "a" / "p.jpg 0\nq.jpg", seed=1)
+    write_image(root / "b" / "only\r.jpg", seed=2)
+    write_image(root / "c" / "c.jpg", seed=3)
+    result = label_tree(root, out, LabelOptions(verify=True), progress=False)
+    assert listfile.read_list(out / "train.txt") == [("a/good.jpg", 0), ("c/c.jpg", 1)]
+    assert result.classes == ["a", "c"] and result.empty_classes == ["b"]
+    rejects = (out / "rejects.txt").read_text().splitlines()
+    assert len(rejects) == 2 and all("line break" in r and "rename" in r for r in rejects)
+    assert any(r.startswith("a/p.jpg 0\\nq.jpg\t") for r in rejects), rejects
+
+
+def test_scan_bomb_is_rejected_by_verify_item3(tmp_path):
+    from bombs import scan_bomb
+    root, out = tmp_path / "images", tmp_path / "lists"
+    write_image(root / "a" / "good.jpg")
+    (root / "a" / "bomb.jpg").write_bytes(scan_bomb(256, 1000))
+    label_tree(root, out, LabelOptions(verify=True), progress=False)
+    assert listfile.read_list(out / "train.txt") == [("a/good.jpg", 0)]
+    (reject,) = (out / "rejects.txt").read_text().splitlines()
+    assert reject.startswith("a/bomb.jpg\ttoo_complex")
+
+
+@pytest.mark.parametrize("make", ["file", "file_parent", "list_is_folder"])
+def test_out_that_cannot_be_written_is_refused_before_any_work_item13(tmp_path, image_tree,
+                                                                      monkeypatch, make):
+    import mlimages.label.tree as tree
+    monkeypatch.setattr(tree, "_collect", lambda *a: pytest.fail("scanned before checking --out"))
+    out = tmp_path / "lists"
+    if make == "file":
+        out.write_text("not a folder")
+        culprit = out
+    elif make == "file_parent":
+        (tmp_path / "f").write_text("a file")
+        out = culprit = tmp_path / "f"
+        out = out / "lists"
+    else:
+        (out / "train.txt").mkdir(parents=True)
+        culprit = out / "train.txt"
+    with pytest.raises(LabelError) as info:
+        label_tree(image_tree, out, progress=False)
+    assert str(culprit) in str(info.value) and "--out" in str(info.value)
+
+
+def test_cli_out_is_a_file_is_one_line_item13(tmp_path, image_tree):
+    out = tmp_path / "lists"
+    out.write_text("not a folder")
+    proc = _cli("label", str(image_tree), "--out", str(out), "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and str(out) in proc.stderr
+    assert "Traceback" not in proc.stderr

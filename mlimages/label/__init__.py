@@ -28,7 +28,7 @@ from mlimages.label.split import stratified_splits
 from mlimages.label.tree import relative, scan_tree
 from mlimages.label.verify import verify_files
 
-__all__ = ["IMAGE_EXTENSIONS", "SPLITS", "LabelError", "LabelOptions", "LabelResult",
+__all__ = ["IMAGE_EXTENSIONS", "NESTED_MODES", "SPLITS", "LabelError", "LabelOptions", "LabelResult",
            "label_tree", "scan_tree", "spaces_warning", "summary_table", "verify_files"]
 
 
@@ -112,7 +112,7 @@ def summary_table(result):
     total = {s: len(result.splits[s]) for s in splits}
     lines.append("total  " + "".ljust(width) + "".join(str(total[s]).rjust(8) for s in splits))
     lines.append(f"rejected: {len(result.rejects)}"
-                 + (f"  (see rejects.txt)" if result.rejects else ""))
+                 + ("  (see rejects.txt)" if result.rejects else ""))
     if result.empty_classes:
         lines.append("empty class folders (no usable image, not indexed): "
                      + ", ".join(result.empty_classes))

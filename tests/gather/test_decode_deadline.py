@@ -5,7 +5,7 @@ import asyncio
 import time
 
 from bombs import scan_bomb
-from gather_server import image_bytes
+from mlimages.demo.site import image_bytes
 from mlimages.gather import STATUSES, GatherOptions
 from mlimages.gather.placeholders import load_placeholders
 from mlimages.gather.validate import check_body

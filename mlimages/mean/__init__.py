@@ -32,8 +32,8 @@ class MeanError(MlimagesError, ValueError):
 
 
 # After MeanError, which the files module raises.
-from mlimages.mean.files import (output_paths, read_mean, write_mean,  # noqa: E402,F401
-                                 write_mean_npy)
+from mlimages.mean.files import (check_outputs, output_paths, read_mean,  # noqa: E402,F401
+                                 write_mean, write_mean_npy)
 
 
 class Reject(NamedTuple):
@@ -228,7 +228,11 @@ def mean_image(list_file, root=".", out="mean.png", opts=None, progress=True):
 
     Returns:
         MeanResult: with ``written`` filled.
+
+    Raises:
+        MeanError: as :func:`compute_mean`, or an output cannot be written (checked first).
     """
+    check_outputs(out, list_file)
     result = compute_mean(list_file, root, opts, progress)
     write_mean(result, out, list_file, root)
     return result

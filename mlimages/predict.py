@@ -18,8 +18,8 @@ from mlimages.errors import MlimagesError
 from mlimages.image import REASONS, ImageError, ImageSpec, open_image
 from mlimages.loader.transforms import crop_params, place
 from mlimages.mean import MeanError
-from mlimages.models import build_classifier
-from mlimages.training.rundir import RunDirError, load_run
+from mlimages.training.options import TrainError
+from mlimages.training.rundir import load_network, load_run
 
 
 class PredictError(MlimagesError, ValueError):
@@ -60,19 +60,15 @@ def load_result(result_dir):
         Predictor: the network on the CPU, in its trained state.
 
     Raises:
-        PredictError: a file is missing or unreadable, or ``model.npz`` does not fit the network.
+        PredictError: a file is missing, damaged or unreadable, or ``model.npz`` does not fit
+            the network or is not plain arrays (it is read without pickle).
     """
     try:
         run = load_run(result_dir)
-    except (RunDirError, MeanError) as e:
+        model = load_network(run)
+    except (TrainError, MeanError) as e:
         raise PredictError(str(e)) from None
-    classifier = build_classifier(run.arch, len(run.names))
-    try:
-        chainer.serializers.load_npz(str(run.model), classifier.predictor)
-    except (KeyError, ValueError) as e:
-        raise PredictError(f"{run.model} does not match the {run.arch} "
-                           f"network with {len(run.names)} classes: {e}") from None
-    return Predictor(classifier.predictor, run.names, run.mean, run.crop, run.resize)
+    return Predictor(model, run.names, run.mean, run.crop, run.resize)
 
 
 def preprocess(image, mean, crop, resize=DEFAULT_RESIZE):

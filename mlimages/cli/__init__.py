@@ -9,11 +9,15 @@ Each subcommand is a :class:`Command` in ``COMMANDS``: its one-line help, ``add(
     tools.py   predict, inspect, info, demo
 
 Library errors (:class:`mlimages.errors.MlimagesError`) are printed as one line, exit
-status 2.
+status 2. While a command runs, output whose reader went away (a closed pipe or terminal) is
+dropped instead of raising BrokenPipeError in the middle of the work.
 """
 
 import argparse
+import contextlib
+import errno
 import logging
+import os
 import sys
 from typing import Callable, NamedTuple
 
@@ -73,6 +77,56 @@ def _command_in(argv):
     return None
 
 
+class _MayBreak:
+    """A text stream (``sys.stdout``, ``sys.stderr``) whose reader may go away: after the
+    first write that fails with EPIPE or EIO (``| tee log`` killed by the Ctrl-C that also
+    stops a training run; a closed terminal) everything is written to /dev/null instead, so
+    that the command finishes its work (a training run its snapshot and model.npz)."""
+
+    def __init__(self, stream):
+        self._stream, self.broken = stream, False
+
+    def write(self, text):
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except OSError as e:
+                self._break(e)
+        return len(text)
+
+    def flush(self):
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except OSError as e:
+                self._break(e)
+
+    def _break(self, error):
+        if error.errno not in (errno.EPIPE, errno.EIO):
+            raise error
+        self.broken = True
+        try:  # the interpreter's flush at exit then writes to /dev/null too
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def _outputs_may_break():
+    """``sys.stdout`` and ``sys.stderr`` as :class:`_MayBreak` streams while a command runs."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _MayBreak(sys.stdout), _MayBreak(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 def main(argv=None):
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -83,11 +137,12 @@ def main(argv=None):
         return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return COMMANDS[args.command].run(args) or 0
-    except KeyboardInterrupt:
-        print(f"mlimages {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except (MlimagesError, FileNotFoundError) as e:
-        print(f"mlimages {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    with _outputs_may_break():
+        try:
+            return COMMANDS[args.command].run(args) or 0
+        except KeyboardInterrupt:
+            print(f"mlimages {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except (MlimagesError, FileNotFoundError) as e:
+            print(f"mlimages {args.command}: error: {e}", file=sys.stderr)
+            return 2

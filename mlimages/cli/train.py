@@ -17,7 +17,9 @@ random crops and flips; evaluates on --val every epoch. Writes the log
 (JSON and CSV), loss/accuracy plots, snapshots every epoch and every
 --snapshot-interval iterations (last --keep kept), and model.npz,
 label_def.txt, mean.npy and args.json for `mlimages predict`.
-Ctrl-C stops after the current iteration with a snapshot.
+Ctrl-C, SIGTERM or SIGHUP stops after the current iteration with a
+snapshot and model.npz (exit status 130); output lost to a closed pipe
+(`| tee log` killed by the same Ctrl-C) does not stop the run.
 `--resume OUT` continues a run; options not given again come from
 OUT/args.json (give e.g. a larger --epoch to train longer)."""
 
@@ -131,8 +133,14 @@ def _resumed_options(args):
                                **rest)
 
 
+#: The signals that stop a run after the current iteration, with a snapshot and model.npz:
+#: Ctrl-C, `kill` (and schedulers, systemd), a closed terminal or ssh session.
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+
+
 def run(args):
-    """Train; the first Ctrl-C (or SIGTERM) stops after the iteration with a snapshot."""
+    """Train; the first SIGINT, SIGTERM or SIGHUP stops after the iteration with a snapshot
+    and model.npz (exit status 130); a second one stops at once, still with a snapshot."""
     import signal
     import threading
     from mlimages.training.run import summary, train
@@ -143,10 +151,15 @@ def run(args):
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        print("\nstopping after this iteration and writing a snapshot "
-              "(press Ctrl-C again to stop at once)", file=sys.stderr)
+        try:  # after SIGHUP the terminal may be gone
+            print(f"\nstopping after this iteration and writing a snapshot "
+                  f"({signal.Signals(signum).name}; press Ctrl-C again to stop at once)",
+                  file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
 
-    old = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
+    old = {s: signal.signal(s, request_stop) for s in signals}
     try:
         result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet,
                        distributed=args.distributed)

@@ -58,6 +58,16 @@ def _val_accuracy(result):
     return values[-1] if values else None
 
 
+def _check_out(out):
+    """Raise DemoError unless ``out`` is a folder or can be made one (before any work)."""
+    if out.exists() and not out.is_dir():
+        raise DemoError(f"--out {out} is a file, not a folder; give another --out")
+    parent = next(p for p in out.absolute().parents if p.exists())
+    if not out.exists() and not parent.is_dir():
+        raise DemoError(f"--out {out}: {parent} is a file, so the folder cannot be made; "
+                        "give another --out")
+
+
 def run_demo(run_command, out="demo-output", quick=False):
     """Run the demo into ``out``; returns the exit status (0).
 
@@ -66,6 +76,7 @@ def run_demo(run_command, out="demo-output", quick=False):
     """
     size = QUICK if quick else FULL
     out = Path(out)
+    _check_out(out)
     started = time.monotonic()
     web, images, lists, result = out / "web", out / "images", out / "lists", out / "result"
     n = size.classes * size.per_class

@@ -21,8 +21,8 @@ from tqdm import tqdm
 from mlimages import listfile
 from mlimages.image import ImageError, open_image
 from mlimages.defaults import RESIZE_MODES
-from mlimages.mean.files import (output_paths, read_mean, write_mean,  # noqa: F401 (re-exported)
-                                 write_mean_npy)
+from mlimages.mean.files import (check_outputs, output_paths, read_mean,  # noqa: F401
+                                 write_mean, write_mean_npy)
 from mlimages.mean.options import MeanError, MeanOptions  # noqa: F401 (re-exported)
 
 _UINT16_IMAGES = 257  # 257 * 255 = 65535
@@ -197,7 +197,11 @@ def mean_image(list_file, root=".", out="mean.png", opts=None, progress=True):
 
     Returns:
         MeanResult: with ``written`` filled.
+
+    Raises:
+        MeanError: as :func:`compute_mean`, or an output cannot be written (checked first).
     """
+    check_outputs(out, list_file)
     result = compute_mean(list_file, root, opts, progress)
     write_mean(result, out, list_file, root)
     return result

@@ -83,6 +83,19 @@ def output_paths(out, list_file):
             "rejects": Path(f"{base}_rejects_in_mean.txt")}
 
 
+def check_outputs(out, list_file):
+    """Raise MeanError unless every file :func:`write_mean` writes can be written: none is a
+    folder, and each one's folder is a folder or can be made (checked before any work)."""
+    for path in output_paths(out, list_file).values():
+        if path.is_dir():
+            raise MeanError(f"cannot write {path}: it is a folder; move it away or give "
+                            "another --out")
+        parent = next(p for p in path.absolute().parents if p.exists())
+        if not parent.is_dir():
+            raise MeanError(f"cannot write {path}: {parent} is a file, not a folder; give "
+                            "another --out")
+
+
 def write_mean(result, out, list_file, root="."):
     """Write the ``.npy``, ``.png`` and ``.json`` of ``result`` and the used/rejects lists.
 

@@ -10,7 +10,8 @@ only the top, so that no error propagates into the pretrained lower layers.
   is :mod:`mlimages.training.caffe`).
 * :func:`load_matching` copies them into a network layer by layer, where every array of a layer
   has the same shape; layers whose shapes differ (the head, for another class count) keep their
-  fresh random initialisation.
+  fresh random initialisation. :func:`load_init_model` (``--init-model``) does both, reading
+  only the arrays that fit, and refuses a file of which no layer fits.
 * :func:`freeze` disables updates of named layers; :func:`scale_pretrained_lr` gives pretrained
   layers a smaller learning rate.
 """
@@ -22,6 +23,7 @@ import numpy
 
 from mlimages._chainer import chainer
 from mlimages.training.caffe import read_caffemodel
+from mlimages.training.npz import NpzArchive, NpzError
 from mlimages.training.options import FinetuneError, FinetuneOptions  # noqa: F401 (re-exported)
 
 # Prefixes under which a network's own arrays sit in other npz layouts.
@@ -47,17 +49,25 @@ class LoadReport(NamedTuple):
 
 
 # ------------------------------------------------------------------ reading weights
-def read_weights(path):
+def read_weights(path, want=None):
     """Read trained weights into {"layer/param": numpy array}.
 
     Args:
         path: a ``.npz`` written by ``save_npz`` (a network, an ``L.Classifier`` or a
-            trainer snapshot) or a Caffe ``.caffemodel``.
+            trainer snapshot) or a Caffe ``.caffemodel``. An ``.npz`` is read without pickle,
+            its headers checked before any array (:class:`mlimages.training.npz.NpzArchive`).
+        want: {"layer/param": shape} of the network (:func:`model_arrays`): when given, only
+            the arrays of these names and shapes are read; the others come back as their
+            :class:`~mlimages.training.npz.Header` (shape and dtype, no data), so a file's
+            arrays of other shapes, whatever size they declare, are never loaded.
 
     Returns:
-        dict of "conv1/W"-style names to float32 arrays. Caffe weights are already converted
-        to this package's input (RGB, scaled by 1/255), see
+        dict of "conv1/W"-style names to arrays (or Headers). Caffe weights are already
+        converted to this package's input (RGB, scaled by 1/255), see
         :func:`mlimages.training.caffe.read_caffemodel`.
+
+    Raises:
+        FinetuneError: no such file, or not a plain-array ``.npz`` (or ``.caffemodel``).
     """
     path = Path(path)
     if not path.is_file():
@@ -66,21 +76,55 @@ def read_weights(path):
     if path.suffix == ".caffemodel":
         return read_caffemodel(path)
     try:
-        with numpy.load(path, allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (OSError, ValueError) as e:
-        raise FinetuneError(f"cannot read weights {path}: {e}; expected a .npz from "
-                            "`mlimages train` (model.npz) or a .caffemodel") from None
-    return _strip_prefix(arrays)
+        with NpzArchive(path) as archive:
+            headers = archive.headers
+            return {name: archive[key] if want is None or want.get(name) == headers[key].shape
+                    else headers[key] for name, key in _network_names(archive.keys()).items()}
+    except NpzError as e:
+        raise FinetuneError(f"cannot use the weights {path}: {e.detail}") from None
 
 
-def _strip_prefix(arrays):
-    """Keep only the network's own arrays, named relative to the network."""
+def _network_names(keys):
+    """{name relative to the network: name in the file}, for the network's own arrays."""
     for prefix in _NPZ_PREFIXES:
-        inner = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        inner = {k[len(prefix):]: k for k in keys if k.startswith(prefix)}
         if inner:
             return inner
-    return arrays
+    return {k: k for k in keys}
+
+
+def load_init_model(model, path):
+    """Load the weights file ``path`` (``--init-model``) into ``model`` by layer and shape.
+
+    Only the arrays of the network's names and shapes are read from the file.
+
+    Returns:
+        LoadReport.
+
+    Raises:
+        FinetuneError: the file cannot be read, an array of the right shape is not real
+            numbers, or not one layer of the file fits the network (it would train from
+            scratch, and ``--freeze`` would freeze random weights).
+    """
+    want = {name: numpy.shape(a) for name, a in model_arrays(model).items()}
+    weights = read_weights(path, want)
+    try:
+        report = load_matching(model, weights)
+    except FinetuneError as e:
+        raise FinetuneError(f"--init-model {path}: {e}") from None
+    if not report.loaded:
+        raise FinetuneError(_nothing_matched(path, model, weights, report))
+    return report
+
+
+def _nothing_matched(path, model, weights, report):
+    found = sorted(_group(weights))
+    differ = (f"; shapes differ in {', '.join(report.reinitialised)}"
+              if report.reinitialised else "")
+    return (f"--init-model {path}: nothing in it matches the network, which would train "
+            f"from scratch: the file's layers are {', '.join(found) or 'none'}, the "
+            f"network's are {', '.join(layer_names(model))}{differ}; give the model.npz of a "
+            "run with the same --arch (another class count re-initialises the last layer only)")
 
 
 # ------------------------------------------------------------------ applying weights
@@ -131,11 +175,21 @@ def load_matching(model, weights):
             reinit.append(layer)
             shapes[layer] = (have, want)
             continue
+        _check_real(layer, given[layer])
         merged.update({f"{layer}/{n}": numpy.asarray(given[layer][n]) for n in arrays})
         loaded.append(layer)
     chainer.serializers.NpzDeserializer(merged).load(model)
     unused = sorted(set(given) - set(mine))
     return LoadReport(loaded, reinit, fresh, unused, shapes)
+
+
+def _check_real(layer, arrays):
+    """Refuse weights of a complex, string or other non-real dtype (before copying any)."""
+    for name, value in arrays.items():
+        dtype = value.dtype if hasattr(value, "dtype") else numpy.asarray(value).dtype
+        if dtype.kind not in "biuf":
+            raise FinetuneError(f"{layer}/{name} has dtype {dtype}; a network's weights are "
+                                "real numbers (float32): is this a weights file?")
 
 
 def layer_names(model):

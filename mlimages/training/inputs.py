@@ -1,7 +1,8 @@
 """What a run starts from, checked before anything is written; and the loaders fed from it.
 
-:func:`check_inputs` reads the lists, label definitions and mean, and checks the crop, the
-device and the snapshot to resume: every failure names the file or flag and the fix.
+:func:`check_inputs` checks the output folder, reads the lists, label definitions and mean, and
+checks the crop (against the network and the mean), the device and the snapshot to resume:
+every failure names the file or flag and the fix.
 :func:`make_iterators` turns the lists into the run's BatchLoaders.
 """
 
@@ -18,7 +19,7 @@ from mlimages.models.sizes import check_crop
 from mlimages.training.caffe import caffe_mean_to_rgb
 from mlimages.training.device import check_gpu
 from mlimages.training.options import TrainError
-from mlimages.training.rundir import latest_snapshot
+from mlimages.training.rundir import RUN_FILES, check_mean_size, latest_snapshot
 
 
 class Inputs(NamedTuple):
@@ -50,13 +51,33 @@ def check_inputs(opts, resume=None, ranks=None):
     Raises:
         TrainError, mlimages.models.sizes.SizeError, mlimages.training.device.GpuError.
     """
+    check_out(opts.out)
+    snapshot = latest_snapshot(resume) if resume is not None else None
     names, mean = read_inputs(opts)
     crop = opts.crop or get_arch(opts.arch).insize
     check_crop(opts.arch, crop)
+    check_mean_size(mean, crop, opts.mean)
     # One process per GPU: under MPI, rank k of a node drives that node's GPU k.
     device = check_gpu(opts.gpu if ranks is None or opts.gpu < 0 else ranks.intra_rank)
-    snapshot = latest_snapshot(resume) if resume is not None else None
     return Inputs(names, mean, crop, device, snapshot)
+
+
+def check_out(out):
+    """Raise TrainError unless ``out`` is a folder, or can be made one, in which no file a run
+    writes (:data:`~mlimages.training.rundir.RUN_FILES`) is a folder."""
+    out = Path(out)
+    if out.is_dir():
+        blocked = [str(out / name) for name in RUN_FILES if (out / name).is_dir()]
+        if blocked:
+            raise TrainError(f"--out {out}: {', '.join(blocked)} is a folder where the run "
+                             "writes a file; move it away or give another --out")
+    elif out.exists() or out.is_symlink():
+        raise TrainError(f"--out {out} is a file, not a folder; give another --out")
+    else:
+        parent = next(p for p in out.absolute().parents if p.exists())
+        if not parent.is_dir():
+            raise TrainError(f"--out {out}: {parent} is a file, so the folder cannot be "
+                             "made; give another --out")
 
 
 def _label_def_path(opts):

@@ -10,6 +10,7 @@
 
 import io
 import math
+import sys
 from pathlib import Path
 
 import numpy
@@ -111,7 +112,8 @@ class Curves(extensions.PlotReport):
 
 
 def add_monitoring(trainer, log_trigger, plot_trigger, progress=True):
-    """Log (JSON and CSV), curves, and (with ``progress``) a printed table and progress bar."""
+    """Log (JSON and CSV), curves, and (with ``progress``) a printed table and progress bar,
+    on ``sys.stdout`` as it is now (Chainer's own default is the stdout it was imported with)."""
     trainer.extend(extensions.observe_lr(), trigger=(1, "iteration"))
     trainer.extend(extensions.LogReport(trigger=log_trigger))
     trainer.extend(CsvLog())
@@ -120,8 +122,8 @@ def add_monitoring(trainer, log_trigger, plot_trigger, progress=True):
         trainer.extend(Curves(list(keys), x_key="iteration", trigger=plot_trigger(),
                                filename=f"{name}.png"), name=f"plot_{name}")
     if progress:
-        trainer.extend(extensions.PrintReport(list(CsvLog.COLUMNS)))
-        trainer.extend(extensions.ProgressBar(update_interval=10))
+        trainer.extend(extensions.PrintReport(list(CsvLog.COLUMNS), out=sys.stdout))
+        trainer.extend(extensions.ProgressBar(update_interval=10, out=sys.stdout))
 
 
 class StopWhen:

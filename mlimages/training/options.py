@@ -6,8 +6,9 @@ default from these dataclasses, so each default is written here and nowhere else
 """
 
 import dataclasses
+import numbers
 
-from mlimages.defaults import DEFAULT_ARCH
+from mlimages.defaults import ARCH_NAMES, DEFAULT_ARCH
 from mlimages.errors import MlimagesError
 
 
@@ -41,6 +42,10 @@ class FinetuneOptions:
             raise FinetuneError(f"pretrained_lr_scale={self.pretrained_lr_scale}: give a "
                                 "factor in [0, 1] (0.1 is common)")
         object.__setattr__(self, "freeze", tuple(self.freeze))
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,11 +96,14 @@ class TrainOptions:
     cache: "str | None" = None
 
     def __post_init__(self):
+        if self.arch not in ARCH_NAMES:
+            raise TrainError(f"arch={self.arch!r}: choose one of {', '.join(ARCH_NAMES)}")
         positive = ("epoch", "batchsize", "val_batchsize", "log_interval",
                     "snapshot_interval", "keep", "lr_decay_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise TrainError(f"{name}={getattr(self, name)}: must be at least 1")
+        for name in positive + (("crop",) if self.crop is not None else ()):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise TrainError(f"{name}={value!r}: must be an integer of at least 1")
         if not (self.lr > 0 and 0 <= self.momentum < 1 and self.weight_decay >= 0
                 and 0 < self.lr_decay <= 1):
             raise TrainError(f"lr={self.lr}, momentum={self.momentum}, weight_decay="

@@ -32,16 +32,17 @@ from mlimages._chainer import chainer, extensions, training
 from mlimages.errors import MlimagesError
 from mlimages.loader import converter
 from mlimages.models import build_classifier
-from mlimages.training.finetune import (freeze, frozen_layers, load_matching, read_weights,
+from mlimages.training.finetune import (freeze, frozen_layers, load_init_model,
                                         scale_pretrained_lr)
 from mlimages.training.inputs import check_inputs, make_iterators
 from mlimages.training.metrics import ImageEvaluator
 from mlimages.training.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
                                        StopWhen, add_monitoring)
 from mlimages.training.options import TrainError, TrainOptions  # noqa: F401 (re-exported)
-from mlimages.training.rundir import (MODEL, latest_snapshot_or_none, remove_partial_snapshots,
-                                      save_model, snapshot_extensions, snapshot_path,
-                                      write_run_files)
+from mlimages.training.npz import NpzError, NpzMismatch, load_into
+from mlimages.training.rundir import (MODEL, earlier_snapshot, latest_snapshot_or_none,
+                                      materialise, remove_partial_snapshots, save_model,
+                                      snapshot_extensions, snapshot_path, write_run_files)
 from mlimages.training.rundir import load_options  # noqa: F401 (re-exported: the CLI's --resume)
 
 log = logging.getLogger(__name__)
@@ -83,14 +84,10 @@ def build_model(opts, n_classes, crop, device):
         (L.Classifier, LoadReport or None, list of frozen layer names).
     """
     model = build_classifier(opts.arch, n_classes)
-    # Run once so that the lazily sized layers (in_size None) get their weights: loading
-    # by shape, the optimizer state and snapshots all need them.
-    x = numpy.zeros((1, 3, crop, crop), numpy.float32)
-    with chainer.using_config("train", False), chainer.no_backprop_mode():
-        model.predictor(x)
+    materialise(model.predictor, crop)
     report = None
     if opts.finetune.init_model:
-        report = load_matching(model.predictor, read_weights(opts.finetune.init_model))
+        report = load_init_model(model.predictor, opts.finetune.init_model)
     frozen = frozen_layers(model.predictor, opts.finetune)
     model.to_device(device)
     return model, report, frozen
@@ -177,11 +174,12 @@ def _train(opts, resume, stop, progress, ranks):
     updater = training.updaters.StandardUpdater(
         train_iter, optimizer, converter=converter, device=inputs.device)
     trainer = training.Trainer(updater, StopWhen(opts.epoch, stop), out=opts.out)
-    if lead:
-        write_run_files(opts, inputs.names, inputs.mean, inputs.crop, size)
     snapshots = _extend(trainer, opts, model, val_iter, inputs.device, progress, ranks, lead)
     if inputs.snapshot is not None:
-        _resume(trainer, inputs, opts, lead)
+        _resume(trainer, inputs, opts)
+    if lead:  # only now: a resume that fails leaves the run it was resuming as it was
+        remove_partial_snapshots(opts.out)
+        write_run_files(opts, inputs.names, inputs.mean, inputs.crop, size)
     interrupted = _run(trainer)
     finished, entries = _finish(trainer, opts, model, snapshots, interrupted, lead)
     return TrainResult(Path(opts.out), updater.iteration, updater.epoch_detail, finished,
@@ -212,16 +210,24 @@ def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=T
     return snapshots
 
 
-def _resume(trainer, inputs, opts, lead):
-    """Load ``inputs.snapshot`` into ``trainer`` (after clearing half-written snapshots)."""
-    if lead:
-        remove_partial_snapshots(opts.out)
+def _resume(trainer, inputs, opts):
+    """Load ``inputs.snapshot`` into ``trainer`` without pickle; writes nothing.
+
+    Raises:
+        TrainError: the snapshot is damaged (the message names the one before it) or does
+            not fit this run.
+    """
+    this_run = f"--arch {opts.arch}, {len(inputs.names)} classes, crop {inputs.crop}"
     try:
-        chainer.serializers.load_npz(str(inputs.snapshot), trainer)
-    except (KeyError, ValueError, OSError) as e:
-        raise TrainError(f"cannot resume from {inputs.snapshot}: it does not match this run "
-                         f"(--arch {opts.arch}, {len(inputs.names)} classes, crop "
-                         f"{inputs.crop}) or is damaged ({type(e).__name__}: {e})") from None
+        load_into(inputs.snapshot, trainer, f"this run ({this_run})")
+    except NpzMismatch as e:
+        raise TrainError(f"cannot resume from {inputs.snapshot}: {e.detail}; give the "
+                         "options and lists the run was started with") from None
+    except NpzError as e:
+        earlier = earlier_snapshot(inputs.snapshot)
+        fix = (f"resume from the one before: --resume {earlier}" if earlier else
+               "start the run again without --resume")
+        raise TrainError(f"cannot resume from {inputs.snapshot}: {e.detail}; {fix}") from None
     log.info("resumed from %s at iteration %d", inputs.snapshot, trainer.updater.iteration)
 
 

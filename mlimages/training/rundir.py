@@ -16,7 +16,10 @@
 Writing: :func:`write_run_files` (the first three, when a run starts), :func:`snapshot_extensions`
 (the snapshots), :func:`save_model` (``model.npz``); the logs and curves are
 :mod:`mlimages.training.monitor`'s.  Reading: :func:`load_options` (``--resume``),
-:func:`latest_snapshot`, and :func:`load_run` (everything ``predict`` needs).
+:func:`latest_snapshot`, :func:`earlier_snapshot`, and :func:`load_run` + :func:`load_network`
+(everything ``predict`` needs). Every ``.npz`` is read without pickle
+(:mod:`mlimages.training.npz`); a damaged file is a one-line :class:`RunDirError` or
+TrainError naming it.
 """
 
 import dataclasses
@@ -27,14 +30,21 @@ import shutil
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy
+
 from mlimages import __version__, listfile
 from mlimages._chainer import chainer, extensions
 from mlimages._fs import atomic_write_bytes, atomic_write_text
-from mlimages.defaults import DEFAULT_RESIZE
+from mlimages.defaults import DEFAULT_RESIZE, RESIZE_MODES
 from mlimages.mean import read_mean, write_mean_npy
+from mlimages.models import build_classifier
+from mlimages.models.sizes import check_crop
+from mlimages.training.npz import NpzError, load_into
 from mlimages.training.options import TrainError, TrainOptions
 
 ARGS, LABEL_DEF, MEAN, MODEL = "args.json", "label_def.txt", "mean.npy", "model.npz"
+#: Every file a run writes under a fixed name (the snapshots are numbered).
+RUN_FILES = (ARGS, LABEL_DEF, MEAN, MODEL, "log", "log.csv", "loss.png", "accuracy.png")
 SNAPSHOT = "snapshot_iter_{.updater.iteration}"
 MODEL_SNAPSHOT = "model_iter_{.updater.iteration}.npz"
 _SNAPSHOT_RE = re.compile(r"^snapshot_iter_(\d+)$")
@@ -97,31 +107,45 @@ def _absolute(opts):
 
 # ------------------------------------------------------------------ reading a folder back
 def _read_args(out):
+    """args.json as a dict with an "options" dict; RunDirError naming the file otherwise."""
     path = Path(out) / ARGS
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         raise RunDirError(f"cannot read {path} ({e}); is {out} a `mlimages train` output "
                           "folder?") from None
+    if not isinstance(record, dict) or not isinstance(record.get("options"), dict):
+        raise RunDirError(f"{path} has no \"options\" object: it is damaged or not the "
+                          f"args.json of `mlimages train`; restore it or start the run again")
+    return record
+
+
+def _options(record, out):
+    try:
+        return TrainOptions(**record["options"])
+    except (TypeError, ValueError) as e:  # an unknown key, a value of another type or range
+        raise RunDirError(f"{Path(out) / ARGS}: its options do not make a run ({e}); restore "
+                          "the file or start the run again") from None
 
 
 def load_options(out):
     """The TrainOptions a run in ``out`` was started with (its ``args.json``).
 
     Raises:
-        RunDirError (a TrainError): ``args.json`` is missing or cannot be read.
+        RunDirError (a TrainError): ``args.json`` is missing, damaged or not a run's.
     """
-    return TrainOptions(**_read_args(out)["options"])
+    return _options(_read_args(out), out)
 
 
 def load_run(out):
-    """Read what classifying with the run in ``out`` needs (not the network itself).
+    """Read what classifying with the run in ``out`` needs (:func:`load_network`: the network).
 
     Returns:
         RunFolder.
 
     Raises:
-        RunDirError: a file is missing or ``args.json`` cannot be read.
+        RunDirError: a file is missing or ``args.json`` is damaged.
+        TrainError: the mean does not fit (:func:`check_mean_size`).
         mlimages.mean.MeanError: ``mean.npy`` cannot be read.
     """
     out = Path(out)
@@ -130,9 +154,52 @@ def load_run(out):
         raise RunDirError(f"{out}: missing {', '.join(missing)}; give the --out folder of "
                           f"`mlimages train` ({MODEL} is written when a run ends or stops)")
     record = _read_args(out)
-    return RunFolder(out, record["options"]["arch"], listfile.read_label_def(out / LABEL_DEF),
-                     read_mean(out / MEAN), int(record["crop"]),
-                     record.get("resize", DEFAULT_RESIZE), out / MODEL)
+    opts = _options(record, out)
+    crop, resize = record.get("crop"), record.get("resize", DEFAULT_RESIZE)
+    if type(crop) is not int or crop < 1 or resize not in RESIZE_MODES:
+        raise RunDirError(f"{out / ARGS}: crop {crop!r}, resize {resize!r}: expected a "
+                          f"positive integer and one of {', '.join(RESIZE_MODES)}; the file "
+                          "is damaged")
+    check_crop(opts.arch, crop)
+    mean = read_mean(out / MEAN)
+    check_mean_size(mean, crop, out / MEAN, record.get("image_size"))
+    return RunFolder(out, opts.arch, listfile.read_label_def(out / LABEL_DEF), mean, crop,
+                     resize, out / MODEL)
+
+
+def check_mean_size(mean, crop, path, image_size=None):
+    """Raise TrainError unless ``mean`` ((C, S, S)) is square, S >= ``crop`` and, when given,
+    S is the run's recorded ``image_size``: images are brought to S x S, then cropped."""
+    _, h, w = mean.shape
+    if h != w or h < crop or (image_size is not None and list(image_size) != [h, w]):
+        wanted = "" if image_size is None else f", {'x'.join(map(str, image_size))} (args.json)"
+        raise TrainError(f"{path}: the mean is {h}x{w}; it must be square{wanted} and at "
+                         f"least the crop {crop}: make it with `mlimages mean --size S` at "
+                         "the size training brings images to")
+
+
+def load_network(run):
+    """The network of ``run`` (a :class:`RunFolder`), trained, on the CPU; read without pickle.
+
+    Raises:
+        RunDirError: ``model.npz`` is damaged, not plain arrays, or not this network's.
+    """
+    predictor = build_classifier(run.arch, len(run.names)).predictor
+    materialise(predictor, run.crop)
+    try:
+        load_into(run.model, predictor,
+                  f"the {run.arch} network with {len(run.names)} classes (args.json)")
+    except NpzError as e:
+        raise RunDirError(str(e)) from None
+    return predictor
+
+
+def materialise(predictor, crop):
+    """Run ``predictor`` once on a zero batch so that its lazily sized layers get weights
+    (loading by shape, the optimizer state and snapshots all need them)."""
+    x = numpy.zeros((1, 3, crop, crop), numpy.float32)
+    with chainer.using_config("train", False), chainer.no_backprop_mode():
+        predictor(x)
 
 
 # ------------------------------------------------------------------ snapshots and the model
@@ -154,6 +221,12 @@ def snapshot_path(out, trainer):
     return Path(out) / SNAPSHOT.format(trainer)
 
 
+def _snapshots(folder):
+    """[(iteration, path)] of the trainer snapshots in ``folder``."""
+    return [(int(m.group(1)), p) for p in Path(folder).iterdir()
+            if (m := _SNAPSHOT_RE.match(p.name)) and p.is_file()]
+
+
 def latest_snapshot(path):
     """``path`` itself if it is a file, else the snapshot with the highest iteration in it.
 
@@ -165,12 +238,18 @@ def latest_snapshot(path):
         return path
     if not path.is_dir():
         raise TrainError(f"--resume {path}: no such snapshot file or output folder")
-    found = [(int(m.group(1)), p) for p in path.iterdir()
-             if (m := _SNAPSHOT_RE.match(p.name)) and p.is_file()]
+    found = _snapshots(path)
     if not found:
         raise TrainError(f"--resume {path}: no snapshot_iter_N file in it (the run stopped "
                          "before its first snapshot; start it again without --resume)")
     return max(found)[1]
+
+
+def earlier_snapshot(path):
+    """The snapshot before the snapshot ``path`` (by iteration) in its folder, or None."""
+    m = _SNAPSHOT_RE.match(Path(path).name)
+    found = [s for s in _snapshots(Path(path).parent) if m and s[0] < int(m.group(1))]
+    return max(found)[1] if found else None
 
 
 def latest_snapshot_or_none(out):

@@ -19,7 +19,8 @@ def started_run(tmp_path, ranks=1):
     """A run folder as a run leaves it when it starts (plus an empty model.npz)."""
     opts = TrainOptions(train="lists/train.txt", val="lists/val.txt", out=str(tmp_path / "out"),
                         arch="small", crop=32, finetune=FinetuneOptions(init_model="m.npz"))
-    mean = np.arange(3 * 4 * 4, dtype=np.float32).reshape(3, 4, 4)
+    # At least the crop: a run folder whose mean is smaller than its crop is refused (issue 12).
+    mean = np.arange(3 * 32 * 32, dtype=np.float32).reshape(3, 32, 32)
     write_run_files(opts, NAMES, mean, 32, ranks)
     (tmp_path / "out" / "model.npz").write_bytes(b"")
     return opts, mean, tmp_path / "out"
@@ -33,7 +34,7 @@ def test_what_a_run_writes_is_what_load_run_reads(tmp_path):
     assert run.mean.dtype == np.float32 and np.array_equal(run.mean, mean)
     assert run.model == out / "model.npz"
     record = json.loads((out / "args.json").read_text())
-    assert record["image_size"] == [4, 4] and record["n_classes"] == 3
+    assert record["image_size"] == [32, 32] and record["n_classes"] == 3
     assert record["ranks"] == 2 and record["effective_batchsize"] == 2 * opts.batchsize
 
 

@@ -133,7 +133,7 @@ def gather(source, out, opts=None, progress=False):
         # (importing NumPy and Pillow would delay the first request).
         from mlimages.image import ImageSpec
         spec = ImageSpec(size=opts.resize, resize=opts.resize_mode)
-    src = open_source(source)
+    src = open_source(source, opts)
     started, clock = datetime.datetime.now(datetime.timezone.utc), time.monotonic()
     with OutDir(out) as outdir:
         past = outdir.load()

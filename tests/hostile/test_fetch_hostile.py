@@ -43,13 +43,7 @@ def run_gather(urls, out, **opts):
     return {r["url"]: r for r in map(json.loads, lines)}, took
 
 
-def _marks(route):
-    if route.status == "too_complex":
-        return [pytest.mark.xfail(strict=False, reason="scan guard lands with the images branch")]
-    return []
-
-
-@pytest.mark.parametrize("hostile_route", [pytest.param(r, id=r.path, marks=_marks(r))
+@pytest.mark.parametrize("hostile_route", [pytest.param(r, id=r.path)
                                            for r in hostile_routes()])
 def test_each_hostile_route_is_recorded_and_gather_ends_promptly(hostile, hostile_route,
                                                                  tmp_path):
@@ -160,8 +154,6 @@ def test_api_still_reads_an_honest_answer_item11(site):
     assert urls == [f"http://127.0.0.1:9/{i}.jpg" for i in range(4)]
 
 
-@pytest.mark.xfail(strict=True, reason="sources.open_source does not pass --timeout and "
-                   "--max-bytes to ApiCatalog yet (sources.py / gather/__init__.py)")
 def test_cli_api_trickle_is_one_line_error_within_the_timeout_item11(site, tmp_path):
     site.add(API + "wordnet.synset.getwords?wnid=n02121808", Answer(200, b"cat\n"))
     site.add(GETURLS, Answer(200, LISTING[:10], trickle=0.2))

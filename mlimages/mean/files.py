@@ -17,6 +17,7 @@ its writers (``mlimages mean``, a training run's copy) through :func:`write_mean
 
 import io
 import json
+import os
 from pathlib import Path
 
 import numpy
@@ -44,6 +45,7 @@ def read_mean(path):
             (C, H, W) with C = 3 or 1; the message names the file and how to make one.
     """
     try:
+        _check_declared_size(path)
         mean = numpy.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
         raise MeanError(f"cannot read the mean {path}: {e}; {_MAKE_ONE}") from None
@@ -54,6 +56,29 @@ def read_mean(path):
         raise MeanError(f"{path}: expected a (C, H, W) mean image with C = 3 (RGB) or 1 "
                         f"(grey), got shape {mean.shape}; {_MAKE_ONE}")
     return mean.astype(numpy.float32)
+
+
+def _check_declared_size(path):
+    """Raise ValueError when the ``.npy`` header declares more data than the file holds.
+
+    NumPy allocates what the header declares before reading: a 100-byte file can ask for
+    120 GB. Files that are no ``.npy`` pass here and fail in ``numpy.load`` with its message.
+    """
+    with open(path, "rb") as f:
+        try:
+            version = numpy.lib.format.read_magic(f)
+        except ValueError:
+            return
+        read = {(1, 0): numpy.lib.format.read_array_header_1_0,
+                (2, 0): numpy.lib.format.read_array_header_2_0}.get(version)
+        if read is None:
+            return
+        shape, _, dtype = read(f)
+        need = int(numpy.prod(shape, dtype=object)) * dtype.itemsize
+        have = os.fstat(f.fileno()).st_size - f.tell()
+    if need > have:
+        raise ValueError(f"its header declares {shape} {dtype} ({need} bytes) but the file "
+                         f"holds {have}")
 
 
 def write_mean_npy(path, mean):

@@ -9,12 +9,16 @@ Each subcommand is a :class:`Command` in ``COMMANDS``: its one-line help, ``add(
     tools.py   predict, inspect, info, demo
 
 Library errors (:class:`mlimages.errors.MlimagesError`) are printed as one line, exit
-status 2.
+status 2.  SIGTERM and SIGHUP end a command as Ctrl-C does (exit status 128 + the signal's
+number; 130 for Ctrl-C), unless the process was started with them ignored (``nohup``).
 """
 
 import argparse
+import contextlib
 import logging
+import signal
 import sys
+import threading
 from typing import Callable, NamedTuple
 
 from mlimages import __version__
@@ -73,6 +77,36 @@ def _command_in(argv):
     return None
 
 
+@contextlib.contextmanager
+def _termination_interrupts():
+    """While it is entered, SIGTERM and SIGHUP do what SIGINT does; yields the list their
+    numbers go to, and puts the previous handlers back on exit.
+
+    SIGINT's handler at the time of the signal runs: a KeyboardInterrupt, or, while
+    ``asyncio.run`` runs (gather), the cancellation that lets the run settle.  A signal this
+    process was started with ignored stays ignored; outside the main thread nothing changes.
+    """
+    received, previous = [], {}
+
+    def interrupt(signum, frame):
+        received.append(signum)
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if not callable(on_sigint):  # SIGINT ignored (a background job): interrupt anyway
+            raise KeyboardInterrupt
+        on_sigint(signal.SIGINT, frame)
+
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, interrupt)
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def main(argv=None):
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -83,11 +117,14 @@ def main(argv=None):
         return 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return COMMANDS[args.command].run(args) or 0
-    except KeyboardInterrupt:
-        print(f"mlimages {args.command}: interrupted", file=sys.stderr)
-        return 130
-    except (MlimagesError, FileNotFoundError) as e:
-        print(f"mlimages {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    with _termination_interrupts() as received:
+        try:
+            return COMMANDS[args.command].run(args) or 0
+        except KeyboardInterrupt:
+            signum = received[-1] if received else signal.SIGINT
+            name = f" ({signal.Signals(signum).name})" if received else ""
+            print(f"mlimages {args.command}: interrupted{name}", file=sys.stderr)
+            return 128 + signum
+        except (MlimagesError, FileNotFoundError) as e:
+            print(f"mlimages {args.command}: error: {e}", file=sys.stderr)
+            return 2

@@ -147,7 +147,8 @@ def _open_log(log, out):
     default log is one of gather's own files, never opened through a link)."""
     import os
     from mlimages.gather import GatherError
-    from mlimages.gather.outdir import LOG, make_out, open_own
+    from mlimages.gather.names import make_out, open_own
+    from mlimages.gather.outdir import LOG
     out = make_out(out)
     if log is None:
         fd = open_own(out / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT)

@@ -24,8 +24,8 @@ import stat
 from collections import Counter
 from pathlib import Path
 
-from mlimages.gather.names import NameRegistry, inside
-from mlimages.gather.outdir import MANIFEST, OutDir, check_out, parse_line
+from mlimages.gather.names import NameRegistry, check_out, inside
+from mlimages.gather.outdir import MANIFEST, OutDir, parse_line
 from mlimages.gather.records import GatherError
 from mlimages.gather.sources import open_source
 

@@ -23,18 +23,17 @@ folder (checked with ``lstat`` before its first use), so a link planted in ``OUT
 """
 
 import dataclasses
-import errno
 import fcntl
 import hashlib
 import itertools
 import json
 import os
 import shutil
-import stat
 from collections import Counter
 from pathlib import Path
 
 from mlimages._fs import atomic_write_text
+from mlimages.gather.names import FILE, FOLDER, lkind, make_out, open_own, require
 from mlimages.gather.records import GatherError, Record
 
 MANIFEST = "manifest.jsonl"
@@ -46,7 +45,6 @@ TMP = ".gather-tmp"
 _FIELDS = {"url": str, "id": (str, type(None)), "label": str, "status": str, "reason": str,
            "bytes": int, "path": (str, type(None)), "sha1": (str, type(None)),
            "elapsed": (int, float)}
-_FILE, _FOLDER = "a regular file of its own", "a real folder"
 
 
 def record_key(label, url):
@@ -71,60 +69,6 @@ def parse_line(raw):
     if not all(isinstance(v, _FIELDS[k]) for k, v in fields.items()):
         return None
     return Record(**fields)
-
-
-def check_out(root):
-    """Refuse an ``--out`` that is, or lies under, something other than a folder.
-
-    Nothing is created; use it before any work, then :class:`OutDir` creates the folder.
-    """
-    path = Path(root)
-    for folder in (path, *path.parents):
-        if os.path.lexists(folder):
-            if not folder.is_dir():
-                raise GatherError(f"--out {root}: {folder} is not a folder; choose another --out")
-            return
-
-
-def make_out(root):
-    """Create ``--out`` (and its parents); a :class:`GatherError` naming it if that fails."""
-    check_out(root)
-    try:
-        Path(root).mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise GatherError(f"cannot create --out {root}: {e.strerror}") from None
-    return Path(root)
-
-
-def open_own(path, flags, mode=0o644):
-    """Open one of gather's own files under ``OUT``: never through a link, never a non-file.
-
-    Returns:
-        int: a file descriptor (close-on-exec, so no child process holds it).
-
-    Raises:
-        GatherError: ``path`` is a symbolic link, a folder, a device, or has a second hard link.
-    """
-    try:  # O_NONBLOCK: a planted FIFO must not hang the open; cleared below
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode)
-    except OSError as e:
-        if e.errno in (errno.ELOOP, errno.EISDIR):
-            raise refused(path, "a symbolic link" if e.errno == errno.ELOOP else "a folder",
-                          _FILE) from None
-        raise GatherError(f"cannot open {path}: {e.strerror}") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
-        os.close(fd)
-        raise refused(path, _kind(info) if not stat.S_ISREG(info.st_mode) else
-                      f"a file with {info.st_nlink - 1} more hard link(s)", _FILE)
-    os.set_blocking(fd, True)
-    return fd
-
-
-def refused(path, what, need):
-    """The error for a name under ``OUT`` that gather will not write through."""
-    return GatherError(f"{path} is {what} where gather needs {need} (it writes nothing "
-                       "through links, nothing outside --out); remove it or choose another --out")
 
 
 @dataclasses.dataclass
@@ -168,7 +112,7 @@ class OutDir:
         make_out(self.root)
         self._lock_fd = self._lock()
         try:
-            self._check_summary()
+            require(self.summary, FILE)
             self._reset_tmp()
             self._manifest_fd = open_own(self.manifest, os.O_RDWR | os.O_APPEND | os.O_CREAT)
             _drop_partial_last_line(self._manifest_fd)
@@ -202,22 +146,9 @@ class OutDir:
         os.write(fd, f"{os.getpid()}\n".encode())
         return fd
 
-    def _check_summary(self):
-        try:
-            info = os.lstat(self.summary)
-        except FileNotFoundError:
-            return
-        if not stat.S_ISREG(info.st_mode):
-            raise refused(self.summary, _kind(info), _FILE)
-
     def _reset_tmp(self):
         """Empty ``.gather-tmp`` of a killed run's leftovers (it must be a real folder)."""
-        try:
-            info = os.lstat(self.tmp)
-        except FileNotFoundError:
-            info = None
-        if info is not None and not stat.S_ISDIR(info.st_mode):
-            raise refused(self.tmp, _kind(info), _FOLDER)
+        require(self.tmp, FOLDER)
         shutil.rmtree(self.tmp, ignore_errors=True)
         try:
             self.tmp.mkdir(exist_ok=True)
@@ -294,16 +225,11 @@ class OutDir:
         path = self.root
         for part in folder.relative_to(self.root).parts:
             path = path / part
-            if path in self._made:
-                continue
-            try:
-                info = os.lstat(path)
-            except FileNotFoundError:
-                path.mkdir()
-            else:
-                if not stat.S_ISDIR(info.st_mode):
-                    raise refused(path, _kind(info), _FOLDER)
-            self._made.add(path)
+            if path not in self._made:
+                if lkind(path) is None:
+                    path.mkdir()
+                require(path, FOLDER)
+                self._made.add(path)
 
     @staticmethod
     def discard(tmp):
@@ -311,15 +237,6 @@ class OutDir:
 
     def write_summary(self, summary):
         atomic_write_text(self.summary, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-
-
-def _kind(info):
-    """What an ``lstat`` result is, for an error message."""
-    if stat.S_ISLNK(info.st_mode):
-        return "a symbolic link"
-    if stat.S_ISDIR(info.st_mode):
-        return "a folder"
-    return "a file" if stat.S_ISREG(info.st_mode) else "a special file"
 
 
 def _describe(owner):

@@ -3,7 +3,6 @@ wrong kind are one-line errors before any download (item 13), manifest lines of 
 types are read as torn lines (item 15)."""
 
 import json
-import os
 
 import pytest
 

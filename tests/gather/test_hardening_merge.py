@@ -47,7 +47,7 @@ def test_merge_move_with_a_missing_file_moves_nothing_and_its_advice_works_item6
     assert sum(r["status"] == "ok" for r in records.values()) == 13
 
 
-def test_merge_move_puts_files_back_when_a_write_fails_item6(url_list, tmp_path):
+def test_merge_move_leaves_the_shards_whole_when_a_write_fails_item6(url_list, tmp_path):
     shards = _shards(url_list, tmp_path)
     before = every_file(shards)
     merged = tmp_path / "merged"
@@ -57,6 +57,11 @@ def test_merge_move_puts_files_back_when_a_write_fails_item6(url_list, tmp_path)
     with pytest.raises(GatherError, match="things"):
         merge_shards(shards, merged, move=True)
     assert every_file(shards) == before
+    (merged / "things").unlink()  # fixed: the same merge into the same folder now works
+    merge_shards(shards, merged, move=True)
+    assert not any(kept_files(s) for s in shards)
+    assert len(kept_files(merged)) == 13
+    assert_manifest_matches_folder(merged)
 
 
 def test_a_shard_file_that_is_a_link_is_not_merged_item6(url_list, tmp_path):

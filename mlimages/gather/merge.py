@@ -192,7 +192,7 @@ def _place(src, rec, outdir, names, move):
 
 def _remove(moved, out):
     """The end of a move: the merged folder is complete, remove the shards' images."""
-    if not all(os.path.samefile(src, dest) for src, dest in moved):
+    if not all(_same_file(src, dest) for src, dest in moved):
         os.sync()  # copies (no hard link was possible) reach the disk before their sources go
     failed = []
     for src, _ in moved:
@@ -203,6 +203,13 @@ def _remove(moved, out):
     if failed:
         raise GatherError(f"merged into {out}, but {len(failed)} shard images could not be "
                           f"removed, e.g. {failed[0]}: remove them by hand")
+
+
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _summary(shards, per_shard, outdir, started, expected):

@@ -16,10 +16,8 @@ a line with status ``ok`` always names a complete file.  Lines are written with 
 each; a line cut short by a crash, or one that is not a well-typed record, is skipped (counted
 as unreadable) and a cut last line is dropped when the next run opens the manifest.
 
-Nothing is written through a link: gather's own files must be regular files with one name
-(opened with ``O_NOFOLLOW``), and every folder between ``OUT`` and an image must be a real
-folder (checked with ``lstat`` before its first use), so a link planted in ``OUT`` is a
-:class:`GatherError` naming it, never a write outside ``OUT``.  (``OUT`` itself may be a link.)
+A link planted in ``OUT`` is a :class:`GatherError` naming it, never a write outside ``OUT``
+(the checks on disk: ``names.py``).
 """
 
 import dataclasses
@@ -105,7 +103,7 @@ class OutDir:
         self.summary = self.root / SUMMARY
         self.tmp = self.root / TMP
         self._lock_fd = self._manifest_fd = None
-        self._made = set()                # folders known to be real folders
+        self._made = {self.root}          # folders known to be real folders
         self._serial = itertools.count()  # temp file names
 
     def __enter__(self):

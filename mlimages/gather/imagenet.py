@@ -133,7 +133,8 @@ class ApiCatalog:
     def __init__(self, base, timeout=None, max_bytes=None, proxy=None):
         # Imported here: only this source needs them (aiohttp would slow every other start), and
         # GatherOptions holds the flags' defaults, written once there.
-        from mlimages.gather import GatherOptions, fetch
+        from mlimages.gather import fetch
+        from mlimages.gather.options import GatherOptions
 
         defaults = GatherOptions()
         self.base = base if base.endswith("/") else base + "/"

@@ -11,7 +11,6 @@ The files written and the one reader of ``mean.npy``: :mod:`mlimages.mean.files`
 import dataclasses
 import multiprocessing
 import os
-import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import NamedTuple
 
@@ -95,14 +94,13 @@ def _sum_chunk(root, items, spec):
 
 
 def _mp_context():
-    """fork when this process runs no other thread (fast start), else forkserver.
+    """forkserver (spawn where there is none): workers that inherit no thread and no file.
 
-    Forking a process that has other threads running can deadlock the child on a lock one of
-    them held; forkserver forks from a clean single-threaded server instead.
+    A forked worker would hold every file this process has open and could deadlock on a lock
+    one of its threads held (NumPy's BLAS starts threads at import; Python 3.12 warns about
+    such forks).
     """
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
@@ -151,11 +149,9 @@ def compute_mean(list_file, root=".", opts=None, progress=True):
     workers = min(opts.workers or os.cpu_count() or 1, len(entries))
     parts = []
     with ProcessPoolExecutor(workers, mp_context=_mp_context()) as pool:
-        # Submitting starts the workers, before tqdm starts its monitor thread: a fork
-        # context must fork a single-threaded process.
         futures = {pool.submit(_sum_chunk, str(root), items, spec): len(items)
                    for items in _chunks(entries, workers, opts.chunk)}
-        # No tqdm object at all without progress: even a disabled one starts that thread.
+        # No tqdm object at all without progress: even a disabled one starts a thread.
         bar = tqdm(total=len(entries), unit="img", desc="mean", leave=False) if progress else None
         try:
             for future in as_completed(futures):

@@ -140,7 +140,8 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 def run(args):
     """Train; the first SIGINT, SIGTERM or SIGHUP stops after the iteration with a snapshot
-    and model.npz (exit status 130); a second one stops at once, still with a snapshot."""
+    and model.npz (exit status 130); a second one stops at once, still with a snapshot. A
+    signal ignored when the process started (SIGHUP under ``nohup``) stays ignored."""
     import signal
     import threading
     from mlimages.training.run import summary, train
@@ -158,8 +159,10 @@ def run(args):
         except (OSError, ValueError):
             pass
 
+    # A signal the process was started with ignored stays ignored (`nohup` ignores SIGHUP).
     signals = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
-    old = {s: signal.signal(s, request_stop) for s in signals}
+    old = {s: signal.signal(s, request_stop) for s in signals
+           if signal.getsignal(s) != signal.SIG_IGN}
     try:
         result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet,
                        distributed=args.distributed)

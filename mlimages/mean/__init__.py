@@ -1,9 +1,10 @@
 """List file → mean image: ``.npy`` in Chainer's format, ``.png`` to look at, ``.json`` stats.
 
-Every image of the list is brought to the training size with the same :class:`ImageSpec` the
-loader (and so ``mlimages train``) uses by default — ``downscale`` to ``DEFAULT_SIZE`` — and
-summed.  The sums are exact integers (uint8 pixels into int64), so the mean does not depend on
-the number of workers or on the order in which chunks finish: only the final division rounds.
+Every image of the list is brought to the training size by an :class:`ImageSpec` (default:
+``downscale`` to ``DEFAULT_SIZE``) and summed; the size and resize mode are recorded in the
+``.json``, where ``mlimages train`` takes them from, so that its loader does the same.  The
+sums are exact integers (uint8 pixels into int64), so the mean does not depend on the number
+of workers or on the order in which chunks finish: only the final division rounds.
 
 The files written and the one reader of ``mean.npy``: :mod:`mlimages.mean.files`.
 """
@@ -20,7 +21,8 @@ from tqdm import tqdm
 from mlimages import listfile
 from mlimages.image import ImageError, open_image
 from mlimages.defaults import RESIZE_MODES
-from mlimages.mean.files import (check_outputs, output_paths, read_mean,  # noqa: F401
+from mlimages.mean.files import (check_outputs, info_path, list_companions,  # noqa: F401
+                                 mean_npy, output_paths, read_mean, read_mean_info,
                                  write_mean, write_mean_npy)
 from mlimages.mean.options import MeanError, MeanOptions  # noqa: F401 (re-exported)
 
@@ -188,8 +190,11 @@ def _combine(parts, entries, opts, list_file, root):
         options=opts)
 
 
-def mean_image(list_file, root=".", out="mean.png", opts=None, progress=True):
+def mean_image(list_file, root=".", out=".", opts=None, progress=True):
     """Compute the mean of ``list_file`` and write every output file (the CLI's one call).
+
+    ``out`` is a folder (``mean.npy``, ``mean.png``, ``mean.json`` are written in it) or a
+    name ending in ``.png``/``.npy`` (the files are named after it): :func:`output_paths`.
 
     Returns:
         MeanResult: with ``written`` filled.

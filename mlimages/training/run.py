@@ -58,7 +58,8 @@ class TrainResult(NamedTuple):
     Attributes: out (Path), iteration, epoch (float, epoch_detail), finished (reached
     ``epoch``), interrupted (stopped on request or KeyboardInterrupt), last (the last log
     entry, dict), snapshot (Path of the latest trainer snapshot, or None), loaded (LoadReport
-    or None), frozen (list of layer names).
+    or None), frozen (list of layer names), skipped (the loaders' :class:`mlimages.loader.Failure`
+    of each image they skipped, this process's).
     """
 
     out: Path
@@ -74,6 +75,7 @@ class TrainResult(NamedTuple):
     ranks: int = 1
     batchsize: int = 32
     lr: float = 0.01
+    skipped: tuple = ()
 
 
 # ------------------------------------------------------------------ model
@@ -169,6 +171,7 @@ def _train(opts, resume, stop, progress, ranks):
     lead = ranks is None or ranks.rank == 0  # the one process that writes
     size = 1 if ranks is None else ranks.size
     inputs = check_inputs(opts, resume, ranks)
+    opts = inputs.opts  # the image size and resize mode as found (the mean's .json)
     model, optimizer, report, frozen = _model_and_optimizer(opts, inputs, ranks)
     train_iter, val_iter = make_iterators(opts, inputs.crop, inputs.mean, ranks)
     updater = training.updaters.StandardUpdater(
@@ -185,7 +188,8 @@ def _train(opts, resume, stop, progress, ranks):
     return TrainResult(Path(opts.out), updater.iteration, updater.epoch_detail, finished,
                        interrupted or not finished, entries[-1] if entries else {},
                        latest_snapshot_or_none(opts.out), report, frozen,
-                       0 if ranks is None else ranks.rank, size, opts.batchsize, opts.lr)
+                       0 if ranks is None else ranks.rank, size, opts.batchsize, opts.lr,
+                       tuple(train_iter.failures + (val_iter.failures if val_iter else [])))
 
 
 def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=True):
@@ -283,6 +287,11 @@ def summary(result):
         lines.append("re-initialised: " + (", ".join(result.loaded.reinitialised) or "none"))
     if result.frozen:
         lines.append("frozen: " + ", ".join(result.frozen))
+    if result.skipped:
+        shown = "; ".join(f"{f.path}: {f.reason}" for f in result.skipped[:3])
+        lines.append(f"skipped {len(result.skipped)} unreadable image"
+                     f"{'s' if len(result.skipped) > 1 else ''}, each replaced by another: "
+                     + shown + ("; ..." if len(result.skipped) > 3 else ""))
     lines.append(f"outputs in {result.out}/: model.npz, log, log.csv, loss.png, "
                  "accuracy.png, args.json")
     if result.snapshot:

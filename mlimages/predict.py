@@ -1,13 +1,16 @@
 """``mlimages predict``: classify images with a finished (or interrupted) training run.
 
 A training output folder holds everything needed (read by :mod:`mlimages.training.rundir`):
-``args.json`` (architecture, crop, image size), ``label_def.txt``, ``mean.npy`` and
-``model.npz``.  Each image is prepared exactly as the validation loader prepares it, with the
-loader's own functions: brought to the training image size, center cropped, mean subtracted,
-scaled by 1/255.  An image that cannot be read gives a Prediction with its error; the others
-are still classified.
+``args.json`` (architecture, crop, image size), ``label_def.txt``, ``mean.npy`` and the
+model files.  The model used is the run's best (``model_best.npz``) when it kept one, else its
+last (the file ``current.json`` names); ``model="last"``, ``"best"`` or a path picks another
+(:func:`mlimages.training.runmodels.choose_model`).  Each image is prepared exactly as the
+validation loader prepares it, with the loader's own functions: brought to the training image
+size, center cropped, mean subtracted, scaled by 1/255.  An image that cannot be read gives a
+Prediction with its error; the others are still classified.
 """
 
+import logging
 from typing import NamedTuple
 
 import numpy
@@ -20,6 +23,8 @@ from mlimages.loader.transforms import crop_params, place
 from mlimages.mean import MeanError
 from mlimages.training.options import TrainError
 from mlimages.training.rundir import load_network, load_run
+
+log = logging.getLogger(__name__)
 
 
 class PredictError(MlimagesError, ValueError):
@@ -53,22 +58,28 @@ class Predictor(NamedTuple):
     resize: str
 
 
-def load_result(result_dir):
+def load_result(result_dir, model=None):
     """Load a ``mlimages train`` output folder (through :func:`mlimages.training.rundir.load_run`).
+
+    Args:
+        model: None (the best model when the run kept one, else the last), "best", "last", or
+            a model file of this run's network (a name in ``result_dir`` will do).
 
     Returns:
         Predictor: the network on the CPU, in its trained state.
 
     Raises:
-        PredictError: a file is missing, damaged or unreadable, or ``model.npz`` does not fit
-            the network or is not plain arrays (it is read without pickle).
+        PredictError: a file is missing, damaged or unreadable, the model file does not fit
+            the network or is not plain arrays (it is read without pickle), or the folder
+            names an older model file as its last than the newest one in it.
     """
     try:
-        run = load_run(result_dir)
-        model = load_network(run)
+        run = load_run(result_dir, model)
+        network = load_network(run)
     except (TrainError, MeanError) as e:
         raise PredictError(str(e)) from None
-    return Predictor(model, run.names, run.mean, run.crop, run.resize)
+    log.info("model: %s", run.note)
+    return Predictor(network, run.names, run.mean, run.crop, run.resize)
 
 
 def preprocess(image, mean, crop, resize=DEFAULT_RESIZE):
@@ -91,13 +102,14 @@ def preprocess(image, mean, crop, resize=DEFAULT_RESIZE):
     return out
 
 
-def predict(result_dir, images, top=5, batch_size=32):
-    """Top-``top`` classes with probabilities for each of ``images``.
+def predict(result_dir, images, top=5, batch_size=32, model=None):
+    """Top-``top`` classes with probabilities for each of ``images``, by the ``model`` of
+    :func:`load_result`.
 
     Returns:
         list of Prediction, in the order of ``images``.
     """
-    predictor = load_result(result_dir)
+    predictor = load_result(result_dir, model)
     k = max(1, min(top, len(predictor.names)))
     results, batch = [None] * len(images), []
     for i, path in enumerate(images):

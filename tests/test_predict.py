@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +11,15 @@ from mlimages import cli, listfile
 from mlimages.loader import BatchLoader
 from mlimages.predict import PredictError, predict, preprocess
 from trainutil import dataset, make_dataset, trained  # noqa: F401 (fixtures)
+
+
+def accuracy_of_the_model_predict_uses(out):
+    """The validation accuracy in OUT/log of the best model (predict's default): its epoch's."""
+    best = json.loads((Path(out) / "best.json").read_text())
+    log = json.loads((Path(out) / "log").read_text())
+    (entry,) = [e for e in log if e["iteration"] == best["iteration"]
+                and "validation/main/accuracy" in e]
+    return entry["validation/main/accuracy"]
 
 
 def val_images(data):
@@ -22,8 +32,7 @@ def test_predict_agrees_with_the_validation_accuracy_in_the_log(trained):
     images, labels = val_images(data)
     predictions = predict(result.out, images, top=3)
     correct = sum(p.top[0].label == t for p, t in zip(predictions, labels))
-    log = json.loads((result.out / "log").read_text())
-    assert correct / len(labels) == pytest.approx(log[-1]["validation/main/accuracy"])
+    assert correct / len(labels) == pytest.approx(accuracy_of_the_model_predict_uses(result.out))
 
 
 def test_preprocessing_is_the_evaluation_loaders(trained):
@@ -66,7 +75,7 @@ def test_an_incomplete_folder_says_what_is_missing(trained, tmp_path):
     partial = tmp_path / "partial"
     shutil.copytree(result.out, partial, ignore=shutil.ignore_patterns("model.npz"))
     with pytest.raises(PredictError, match="missing model.npz"):
-        predict(partial, [])
+        predict(partial, [], model="last")
 
 
 def test_a_damaged_mean_is_a_predict_error_naming_it(trained, tmp_path):
@@ -109,5 +118,4 @@ def test_cli_pipeline_label_mean_train_predict(tmp_path, capsys):
                      *(str(images / e.path) for e in val)]) == 0
     predictions = json.loads(capsys.readouterr().out)
     accuracy = sum(p["top"][0]["label"] == e.label for p, e in zip(predictions, val)) / len(val)
-    log = json.loads((out / "log").read_text())
-    assert accuracy == pytest.approx(log[-1]["validation/main/accuracy"])
+    assert accuracy == pytest.approx(accuracy_of_the_model_predict_uses(out))

@@ -32,8 +32,8 @@ def image(trained):
     return str(next(Path(data["root"]).rglob("*.jpg")))
 
 
-def predict_fails(capsys, run, image, culprit):
-    status = cli.main(["predict", str(run), image])
+def predict_fails(capsys, run, image, culprit, *extra):
+    status = cli.main(["predict", str(run), image, *extra])
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     assert status == 2, err
@@ -92,7 +92,7 @@ def test_a_truncated_model_npz_is_one_line_item14(run, image, capsys, cut):
     model = run / "model.npz"
     data = model.read_bytes()
     model.write_bytes(data[:cut])
-    predict_fails(capsys, run, image, model)
+    predict_fails(capsys, run, image, model, "--model", "last")
 
 
 def test_a_model_npz_of_another_class_count_is_one_line_item14(run, image, capsys):
@@ -100,7 +100,7 @@ def test_a_model_npz_of_another_class_count_is_one_line_item14(run, image, capsy
     with chainer.using_config("train", False):
         net(np.zeros((1, 3, 64, 64), np.float32))
     chainer.serializers.save_npz(str(run / "model.npz"), net)
-    line = predict_fails(capsys, run, image, run / "model.npz")
+    line = predict_fails(capsys, run, image, run / "model.npz", "--model", "last")
     assert "fc5" in line
 
 

@@ -22,20 +22,27 @@ DEMO_OUT = "demo-output"
 # ------------------------------------------------------------------- predict
 def add_predict(p):
     """Add predict's arguments to the subparser ``p``."""
-    p.description = ("Loads RESULT_DIR (model.npz, label_def.txt, mean.npy,\n"
-                     "args.json) and classifies each IMAGE, preprocessed as in\n"
-                     "evaluation. Unreadable images are reported, not fatal.")
+    p.description = ("Loads RESULT_DIR (a model, label_def.txt, mean.npy, args.json)\n"
+                     "and classifies each IMAGE, preprocessed as in evaluation.\n"
+                     "Unreadable images are reported, not fatal. The model is the\n"
+                     "run's best (model_best.npz) when it kept one, else its last\n"
+                     "(the file current.json names); the one used is logged.")
     p.add_argument("result_dir", help="the --out folder of `mlimages train`")
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("--top", type=int, default=TOP, help="classes shown per image")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.add_argument("--model", metavar="best|last|PATH",
+                   help="which model: best (model_best.npz), last (the last one written: "
+                        "model.npz, or the newest model_iter_N.npz of a stopped run), or a "
+                        "model file of this run's network, e.g. RESULT_DIR/model_iter_N.npz "
+                        "(default: best if the run kept one, else last)")
 
 
 def run_predict(args):
     """Print the top classes of each image; exit status 1 if one could not be read."""
     import json
     from mlimages.predict import format_predictions, predict, to_json
-    predictions = predict(args.result_dir, args.images, top=args.top)
+    predictions = predict(args.result_dir, args.images, top=args.top, model=args.model)
     if args.json:
         print(json.dumps(to_json(predictions), indent=2))
     else:

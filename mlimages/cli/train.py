@@ -20,7 +20,11 @@ iteration every listed image is looked for: more than --max-missing of a
 list missing stops the run, fewer are named and skipped. Writes the log
 (JSON and CSV), loss/accuracy plots, snapshots every epoch and every
 --snapshot-interval iterations (last --keep kept), and model.npz,
-label_def.txt, mean.npy and args.json for `mlimages predict`.
+label_def.txt, mean.npy and args.json for `mlimages predict`. With --val,
+model_best.npz is the network at its best --best figure (best.json says
+which epoch); --patience N stops after N epochs without improvement.
+An --out that holds a run is refused: continue it with --resume, or
+replace it with --overwrite.
 Ctrl-C, SIGTERM or SIGHUP stops after the current iteration with a
 snapshot and model.npz (exit status 130); output lost to a closed pipe
 (`| tee log` killed by the same Ctrl-C) does not stop the run.
@@ -59,6 +63,9 @@ def _add_data(p):
               help="read listed paths under the folder OLD under NEW instead (lists made on "
                    "another machine); repeat for several; the rewritten lists are written "
                    "to OUT/lists/ and trained on")
+    p.add_argument("--overwrite", action="store_true",
+                   help="--out holds an earlier run: remove that run's files (args.json, "
+                        "logs, snapshots, model files; nothing else) before writing")
 
 
 def _add_optimisation(p):
@@ -85,8 +92,8 @@ def _add_optimisation(p):
 
 
 def _add_run_control(p):
-    """Logging, snapshots, device, seed, cache, and --resume."""
-    from mlimages.training.options import TrainOptions as T
+    """Logging, snapshots, device, seed, cache, the best model, and --resume."""
+    from mlimages.training.options import BEST_METRICS, TrainOptions as T
     g = {"action": _Given}
     add_field(p, "--log-interval", T, type=int, **g,
               help="iterations between log lines (there is also one per epoch)")
@@ -99,6 +106,10 @@ def _add_run_control(p):
               help="keep every image, resized, in a memory-mapped file under DIR: the "
                    "first epoch decodes, later epochs (and runs) only crop and flip; "
                    "needs 196 KiB of disk per 256x256 image")
+    add_field(p, "--best", T, choices=list(BEST_METRICS), **g,
+              help="validation figure that picks model_best.npz (needs --val)")
+    add_field(p, "--patience", T, type=int, metavar="N", **g,
+              help="stop after N epochs without improvement of --best; None: never")
     p.add_argument("--resume", metavar="SNAPSHOT_OR_OUT",
                    help="continue from a snapshot, or from the latest one in an output folder")
 
@@ -199,7 +210,7 @@ def run(args):
            if signal.getsignal(s) != signal.SIG_IGN}
     try:
         result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet,
-                       distributed=args.distributed)
+                       distributed=args.distributed, overwrite=args.overwrite)
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)

@@ -20,6 +20,17 @@ class TrainError(MlimagesError, ValueError):
     """Inputs or settings that cannot start (or resume) a run; the message says the fix."""
 
 
+class RunDirError(TrainError):
+    """A folder that is not a (complete) ``mlimages train`` output folder; names what is missing
+    (defined here, with the other errors, so that every module of a run folder can raise it)."""
+
+
+#: ``--best`` choices: the validation figure that picks ``model_best.npz``, its key in the
+#: log, and whether lower or higher is better.
+BEST_METRICS = {"val_loss": ("validation/main/loss", "lower"),
+                "val_acc": ("validation/main/accuracy", "higher")}
+
+
 @dataclasses.dataclass(frozen=True)
 class FinetuneOptions:
     """How to start from trained weights.
@@ -77,6 +88,9 @@ class TrainOptions:
             (:mod:`mlimages.training.preflight`); more is an error, fewer a warning.
         rewrite_prefix: (OLD, NEW) pairs: a listed path under the folder OLD is read under
             NEW instead (lists made on another machine); the first rule that matches wins.
+        best: the validation figure (a key of :data:`BEST_METRICS`) whose every improvement
+            is kept as ``model_best.npz``; None (or no ``val`` list): no best model.
+        patience: stop after this many epochs without an improvement of ``best``; None: off.
     """
 
     train: str
@@ -106,6 +120,8 @@ class TrainOptions:
     resize: "str | None" = None
     max_missing: float = 0.05
     rewrite_prefix: tuple = ()
+    best: "str | None" = "val_loss"
+    patience: "int | None" = None
 
     def __post_init__(self):
         if self.arch not in ARCH_NAMES:
@@ -123,6 +139,7 @@ class TrainOptions:
             raise TrainError(f"lr={self.lr}, momentum={self.momentum}, weight_decay="
                              f"{self.weight_decay}, lr_decay={self.lr_decay}: need lr > 0, "
                              "0 <= momentum < 1, weight_decay >= 0, 0 < lr_decay <= 1")
+        self._check_best()
         if isinstance(self.finetune, dict):
             object.__setattr__(self, "finetune", FinetuneOptions(**self.finetune))
 
@@ -141,6 +158,13 @@ class TrainOptions:
             raise TrainError(f"rewrite_prefix={rules!r}: expected (OLD, NEW) pairs of "
                              "folders, OLD not empty (the flag: --rewrite-prefix OLD=NEW)")
         object.__setattr__(self, "rewrite_prefix", tuple(tuple(r) for r in rules))
+
+    def _check_best(self):
+        if self.best is not None and self.best not in BEST_METRICS:
+            raise TrainError(f"best={self.best!r}: choose one of {', '.join(BEST_METRICS)}")
+        if self.patience is not None and (not _is_int(self.patience) or self.patience < 1):
+            raise TrainError(f"patience={self.patience!r}: must be an integer of at least 1 "
+                             "(epochs without improvement), or None for no early stop")
 
     def to_json(self):
         return dataclasses.asdict(self)

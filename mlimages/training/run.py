@@ -19,7 +19,8 @@ the gradients are averaged every step; rank 0 alone writes.
 Sizes are inputs before anything runs (:func:`mlimages.models.sizes.check_crop`); a NaN or
 infinite loss stops the run without a snapshot of the broken weights; a stop request (the CLI
 sets one on Ctrl-C) or a KeyboardInterrupt ends the run with a snapshot; ``resume`` continues
-from any snapshot (a directory: its latest) exactly where it stopped.
+from any snapshot (a directory: its latest) exactly where it stopped.  An ``out`` that holds
+another run is refused first unless ``overwrite``; ``--best``, ``--patience``: :mod:`.best`.
 """
 
 import logging
@@ -32,6 +33,7 @@ from mlimages._chainer import chainer, extensions, training
 from mlimages.errors import MlimagesError
 from mlimages.loader import converter
 from mlimages.models import build_classifier
+from mlimages.training.best import BestModel, StopRequests, best_options, epoch_end
 from mlimages.training.finetune import (freeze, frozen_layers, load_init_model,
                                         scale_pretrained_lr)
 from mlimages.training.inputs import check_inputs, make_iterators
@@ -39,10 +41,11 @@ from mlimages.training.metrics import ImageEvaluator
 from mlimages.training.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
                                        StopWhen, add_monitoring)
 from mlimages.training.options import TrainError, TrainOptions  # noqa: F401 (re-exported)
-from mlimages.training.npz import NpzError, NpzMismatch, load_into
-from mlimages.training.rundir import (MODEL, earlier_snapshot, latest_snapshot_or_none,
-                                      materialise, remove_partial_snapshots, save_model,
+from mlimages.training.summary import summary  # noqa: F401 (the CLI's, re-exported)
+from mlimages.training.rundir import (claim_out, clear_run, latest_snapshot_or_none,
+                                      load_snapshot, materialise, remove_partial_snapshots,
                                       snapshot_extensions, snapshot_path, write_run_files)
+from mlimages.training.runmodels import save_last_model
 from mlimages.training.rundir import load_options  # noqa: F401 (re-exported: the CLI's --resume)
 
 log = logging.getLogger(__name__)
@@ -59,7 +62,8 @@ class TrainResult(NamedTuple):
     ``epoch``), interrupted (stopped on request or KeyboardInterrupt), last (the last log
     entry, dict), snapshot (Path of the latest trainer snapshot, or None), loaded (LoadReport
     or None), frozen (list of layer names), skipped (the loaders' :class:`mlimages.loader.Failure`
-    of each image they skipped, this process's).
+    of each image they skipped, this process's), best (:class:`~mlimages.training.best.Best` of
+    ``model_best.npz``, or None), stopped (why ``patience`` ended the run, or None).
     """
 
     out: Path
@@ -76,6 +80,8 @@ class TrainResult(NamedTuple):
     batchsize: int = 32
     lr: float = 0.01
     skipped: tuple = ()
+    best: object = None
+    stopped: "str | None" = None
 
 
 # ------------------------------------------------------------------ model
@@ -139,7 +145,7 @@ def _log_finetune(opts, report, frozen):
 
 
 # ------------------------------------------------------------------ the run
-def train(opts, resume=None, stop=None, progress=True, distributed=False):
+def train(opts, resume=None, stop=None, progress=True, distributed=False, overwrite=False):
     """Train (or resume) a network as ``opts`` says; the outputs: :mod:`mlimages.training.rundir`.
 
     Args:
@@ -150,46 +156,61 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False):
         progress (bool): print the table of log lines and a progress bar.
         distributed (bool): one rank of an ``mpiexec`` job (:mod:`mlimages.training.distributed`):
             ``opts.batchsize`` is per rank; a failure on any rank ends every rank.
+        overwrite (bool): when ``opts.out`` holds another run, remove its files
+            (:func:`~mlimages.training.rundir.clear_run`) once the inputs are checked.
 
     Returns:
         TrainResult.
 
     Raises:
+        TrainError: ``opts.out`` holds a run that this one neither resumes nor overwrites
+            (checked first), ``patience`` without a validation list, or bad inputs.
         mlimages.training.distributed.DistributedError: ``distributed`` without mpi4py.
     """
     if not distributed:
-        return _train(opts, resume, stop, progress, None)
+        return _train(opts, resume, stop, progress, None, overwrite)
     from mlimages.training.distributed import AnyRankStop, abort_on_error, communicator, cpu_share
     ranks = communicator(opts.gpu)
     with abort_on_error(ranks), cpu_share(ranks, opts.gpu):
         return _train(opts, resume, AnyRankStop(stop, ranks), progress and ranks.rank == 0,
-                      ranks)
+                      ranks, overwrite)
 
 
-def _train(opts, resume, stop, progress, ranks):
+def _train(opts, resume, stop, progress, ranks, overwrite=False):
     """One process's run; with ``ranks``, one rank of a distributed run (rank 0 writes)."""
     lead = ranks is None or ranks.rank == 0  # the one process that writes
     size = 1 if ranks is None else ranks.size
+    old = claim_out(opts.out, resume, overwrite) if lead else []
+    opts = best_options(opts, say=lead)
     inputs = check_inputs(opts, resume, ranks)
     opts = inputs.opts  # the image size and resize mode as found (the mean's .json)
     model, optimizer, report, frozen = _model_and_optimizer(opts, inputs, ranks)
     train_iter, val_iter = make_iterators(opts, inputs.crop, inputs.mean, ranks)
     updater = training.updaters.StandardUpdater(
         train_iter, optimizer, converter=converter, device=inputs.device)
-    trainer = training.Trainer(updater, StopWhen(opts.epoch, stop), out=opts.out)
+    best = (BestModel(model.predictor, opts.best, opts.patience, write=lead) if opts.best
+            else None)
+    trainer = training.Trainer(updater, StopWhen(opts.epoch, StopRequests(stop, best)),
+                               out=opts.out)
     snapshots = _extend(trainer, opts, model, val_iter, inputs.device, progress, ranks, lead)
+    if best:
+        trainer.extend(best, name="best", trigger=epoch_end)
     if inputs.snapshot is not None:
-        _resume(trainer, inputs, opts)
+        this_run = f"--arch {opts.arch}, {len(inputs.names)} classes, crop {inputs.crop}"
+        load_snapshot(trainer, inputs.snapshot, f"this run ({this_run})")
     if lead:  # only now: a resume that fails leaves the run it was resuming as it was
+        clear_run(opts.out, old)
         remove_partial_snapshots(opts.out)
         write_run_files(opts, inputs.names, inputs.mean, inputs.crop, size)
     interrupted = _run(trainer)
     finished, entries = _finish(trainer, opts, model, snapshots, interrupted, lead)
+    stopped = best.reason() if best and best.is_set() and not finished else None
     return TrainResult(Path(opts.out), updater.iteration, updater.epoch_detail, finished,
-                       interrupted or not finished, entries[-1] if entries else {},
+                       interrupted or not (finished or stopped), entries[-1] if entries else {},
                        latest_snapshot_or_none(opts.out), report, frozen,
                        0 if ranks is None else ranks.rank, size, opts.batchsize, opts.lr,
-                       tuple(train_iter.failures + (val_iter.failures if val_iter else [])))
+                       tuple(train_iter.failures + (val_iter.failures if val_iter else [])),
+                       best.best if best else None, stopped)
 
 
 def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=True):
@@ -212,27 +233,6 @@ def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=T
         trainer.extend(ext, name=f"snapshot{i}",
                        trigger=AnyOf((opts.snapshot_interval, "iteration"), (1, "epoch")))
     return snapshots
-
-
-def _resume(trainer, inputs, opts):
-    """Load ``inputs.snapshot`` into ``trainer`` without pickle; writes nothing.
-
-    Raises:
-        TrainError: the snapshot is damaged (the message names the one before it) or does
-            not fit this run.
-    """
-    this_run = f"--arch {opts.arch}, {len(inputs.names)} classes, crop {inputs.crop}"
-    try:
-        load_into(inputs.snapshot, trainer, f"this run ({this_run})")
-    except NpzMismatch as e:
-        raise TrainError(f"cannot resume from {inputs.snapshot}: {e.detail}; give the "
-                         "options and lists the run was started with") from None
-    except NpzError as e:
-        earlier = earlier_snapshot(inputs.snapshot)
-        fix = (f"resume from the one before: --resume {earlier}" if earlier else
-               "start the run again without --resume")
-        raise TrainError(f"cannot resume from {inputs.snapshot}: {e.detail}; {fix}") from None
-    log.info("resumed from %s at iteration %d", inputs.snapshot, trainer.updater.iteration)
 
 
 def _run(trainer):
@@ -264,37 +264,5 @@ def _finish(trainer, opts, model, snapshots, interrupted, lead):
             ext(trainer)
     if not lead:
         return finished, []
-    save_model(Path(opts.out) / MODEL, model.predictor)
+    save_last_model(opts.out, trainer.updater, model.predictor)
     return finished, trainer.get_extension("LogReport").log
-
-
-def summary(result):
-    """A few lines on what a run did, for the CLI."""
-    state = ("finished" if result.finished else "stopped early") + (
-        " (interrupted)" if result.interrupted and result.finished else "")
-    last = result.last
-    metrics = "  ".join(f"{k}={last[k]:.4g}" for k in (
-        "main/loss", "main/accuracy", "validation/main/loss", "validation/main/accuracy")
-        if k in last)
-    lines = [f"{state} at iteration {result.iteration}, epoch {result.epoch:.2f}: {metrics}"]
-    if result.ranks > 1:
-        lines.append(f"distributed over {result.ranks} ranks: batch {result.batchsize} per "
-                     f"rank, effective batch {result.batchsize * result.ranks}, lr "
-                     f"{result.lr:g} (the linear-scaling rule suggests lr "
-                     f"{result.lr * result.ranks:g})")
-    if result.loaded is not None:
-        lines.append("loaded: " + (", ".join(result.loaded.loaded) or "nothing"))
-        lines.append("re-initialised: " + (", ".join(result.loaded.reinitialised) or "none"))
-    if result.frozen:
-        lines.append("frozen: " + ", ".join(result.frozen))
-    if result.skipped:
-        shown = "; ".join(f"{f.path}: {f.reason}" for f in result.skipped[:3])
-        lines.append(f"skipped {len(result.skipped)} unreadable image"
-                     f"{'s' if len(result.skipped) > 1 else ''}, each replaced by another: "
-                     + shown + ("; ..." if len(result.skipped) > 3 else ""))
-    lines.append(f"outputs in {result.out}/: model.npz, log, log.csv, loss.png, "
-                 "accuracy.png, args.json")
-    if result.snapshot:
-        lines.append(f"latest snapshot: {result.snapshot} (continue with --resume "
-                     f"{result.out})")
-    return "\n".join(lines)

@@ -10,22 +10,28 @@
 ``loss.png`` ...        curves (``accuracy.png`` too)
 ``snapshot_iter_N``     the trainer (model, optimizer, loader position, logs), last K kept
 ``model_iter_N.npz``    the network alone at the same moments, last K kept
-``model.npz``           the network at the end (or when stopped): what ``predict`` reads
+``model.npz``           the network at the end (or when stopped)
+``current.json``        which model file was written last (``model.npz`` or a ``model_iter``)
+``model_best.npz``      the network at its best validation figure; ``best.json`` says which
 ======================  ==================================================================
 
-Writing: :func:`write_run_files` (the first three, when a run starts), :func:`snapshot_extensions`
-(the snapshots), :func:`save_model` (``model.npz``); the logs and curves are
-:mod:`mlimages.training.monitor`'s.  Reading: :func:`load_options` (``--resume``),
-:func:`latest_snapshot`, :func:`earlier_snapshot`, and :func:`load_run` + :func:`load_network`
-(everything ``predict`` needs). Every ``.npz`` is read without pickle
-(:mod:`mlimages.training.npz`); a damaged file is a one-line :class:`RunDirError` or
-TrainError naming it.
+This module owns the folder and the files a run starts with; the snapshots are
+:mod:`mlimages.training.snapshots`' and the model files :mod:`mlimages.training.runmodels`'
+(written whole, named in ``current.json``; which one ``predict`` uses); the names of both
+are imported here, where :data:`RUN_FILES` and :func:`run_outputs` say what a run writes.
+A folder that holds a run is not a new run's ``--out`` (:func:`claim_out`): ``--resume``
+continues it, ``--overwrite`` first removes what a run writes (:func:`clear_run`), nothing else.
+
+Writing: :func:`write_run_files` (the first three, when a run starts); the logs and curves are
+:mod:`mlimages.training.monitor`'s.  Reading: :func:`load_options` (``--resume``) and
+:func:`load_run` + :func:`load_network` (everything ``predict`` needs). Every ``.npz`` is read
+without pickle (:mod:`mlimages.training.npz`); a damaged file is a one-line
+:class:`RunDirError` or TrainError naming it.
 """
 
 import dataclasses
-import io
 import json
-import re
+import logging
 import shutil
 from pathlib import Path
 from typing import NamedTuple
@@ -33,25 +39,28 @@ from typing import NamedTuple
 import numpy
 
 from mlimages import __version__, listfile
-from mlimages._chainer import chainer, extensions
-from mlimages._fs import atomic_write_bytes, atomic_write_text
+from mlimages._chainer import chainer
+from mlimages._fs import atomic_write_text
 from mlimages.defaults import DEFAULT_RESIZE, RESIZE_MODES
 from mlimages.mean import read_mean, write_mean_npy
 from mlimages.models import build_classifier
 from mlimages.models.sizes import check_crop
 from mlimages.training.npz import NpzError, load_into
-from mlimages.training.options import TrainError, TrainOptions
+from mlimages.training.options import RunDirError, TrainError, TrainOptions
+from mlimages.training.runmodels import (BEST, BEST_RECORD, CURRENT, MODEL,  # noqa: F401
+                                         MODEL_SNAPSHOT_RE, choose_model, save_model)
+from mlimages.training.snapshots import (PARTIAL_RE, SNAPSHOT_RE,  # noqa: F401 (re-exported)
+                                         earlier_snapshot, latest_snapshot,
+                                         latest_snapshot_or_none, load_snapshot,
+                                         remove_partial_snapshots, snapshot_extensions,
+                                         snapshot_path)
 
-ARGS, LABEL_DEF, MEAN, MODEL = "args.json", "label_def.txt", "mean.npy", "model.npz"
+log = logging.getLogger(__name__)
+
+ARGS, LABEL_DEF, MEAN = "args.json", "label_def.txt", "mean.npy"
 #: Every file a run writes under a fixed name (the snapshots are numbered).
-RUN_FILES = (ARGS, LABEL_DEF, MEAN, MODEL, "log", "log.csv", "loss.png", "accuracy.png")
-SNAPSHOT = "snapshot_iter_{.updater.iteration}"
-MODEL_SNAPSHOT = "model_iter_{.updater.iteration}.npz"
-_SNAPSHOT_RE = re.compile(r"^snapshot_iter_(\d+)$")
-
-
-class RunDirError(TrainError):
-    """A folder that is not a (complete) ``mlimages train`` output folder; names what is missing."""
+RUN_FILES = (ARGS, LABEL_DEF, MEAN, MODEL, CURRENT, BEST, BEST_RECORD, "log", "log.csv",
+             "loss.png", "accuracy.png")
 
 
 class RunFolder(NamedTuple):
@@ -62,7 +71,9 @@ class RunFolder(NamedTuple):
         names (list of str): class names, index order.
         mean: float32 (3, S, S), the training mean; S is the image size used in training.
         crop (int): the network's input side.  resize (str): how images were brought to S x S.
-        model (Path): the network's weights (``model.npz``, ``save_npz`` format).
+        model (Path): the network's weights (``save_npz`` format), the file
+            :func:`~mlimages.training.runmodels.choose_model` chose.
+        note (str): that file, and why it was chosen (for the user).
     """
 
     out: Path
@@ -72,6 +83,70 @@ class RunFolder(NamedTuple):
     crop: int
     resize: str
     model: Path
+    note: str = ""
+
+
+# ------------------------------------------------------------------ whose folder it is
+def run_outputs(out):
+    """Everything in ``out`` that a run writes: the files of :data:`RUN_FILES`, the numbered
+    snapshots, the folders of cut-short snapshot writes; sorted by name.  (A distributed
+    run's ``.ranks`` folder is not listed: every such run rewrites it, while all ranks read it.)
+    """
+    out = Path(out)
+    if not out.is_dir():
+        return []
+    return sorted(p for p in out.iterdir() if (
+        not p.is_dir() and (p.name in RUN_FILES or SNAPSHOT_RE.match(p.name)
+                            or MODEL_SNAPSHOT_RE.match(p.name))) or (
+        p.is_dir() and PARTIAL_RE.match(p.name)))
+
+
+def claim_out(out, resume=None, overwrite=False):
+    """Check, before any work, that a run may write into ``out``.
+
+    Args:
+        resume: the snapshot or folder the run continues, if any: a run may continue in the
+            folder it comes from.
+        overwrite (bool): a run may replace the run in ``out`` (see :func:`clear_run`).
+
+    Returns:
+        list of Path: what to remove (with :func:`clear_run`) before the run writes; empty
+        unless ``overwrite`` and ``out`` holds a run.
+
+    Raises:
+        TrainError: ``out`` holds a run that the run does not continue and ``overwrite`` is
+            not set; or ``overwrite`` would remove the snapshot ``resume`` continues from.
+    """
+    old = run_outputs(out)
+    files = [p for p in old if not p.is_dir()]  # a run's folders alone hold no run
+    continues = resume is not None and _folder_of(resume) == Path(out).resolve()
+    if overwrite and continues:
+        raise TrainError(f"--overwrite with --resume {resume}: it would remove the snapshot "
+                         "the run continues from; give one of them")
+    if not files or continues or overwrite:
+        return old if overwrite else []
+    shown = ", ".join(p.name for p in files[:4]) + (f" and {len(files) - 4} more"
+                                                     if len(files) > 4 else "")
+    raise TrainError(f"--out {out} already holds a run ({shown}): continue it with --resume "
+                     f"{out}, start over with --overwrite (removes the old run's files), or "
+                     "give another --out")
+
+
+def _folder_of(resume):
+    path = Path(resume)
+    return (path if path.is_dir() else path.parent).resolve()
+
+
+def clear_run(out, paths):
+    """Remove ``paths`` (the old run in ``out``, from :func:`claim_out`) and say so."""
+    for p in paths:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink(missing_ok=True)
+    if paths:
+        log.warning("--overwrite: removed %d files of the previous run in %s: %s", len(paths),
+                    out, ", ".join(p.name for p in paths))
 
 
 # ------------------------------------------------------------------ written when a run starts
@@ -137,19 +212,27 @@ def load_options(out):
     return _options(_read_args(out), out)
 
 
-def load_run(out):
+def load_run(out, model=None):
     """Read what classifying with the run in ``out`` needs (:func:`load_network`: the network).
+
+    Args:
+        model: which model file: None (the best when the run kept one, else the last),
+            "best", "last" or a path (:func:`~mlimages.training.runmodels.choose_model`).
 
     Returns:
         RunFolder.
 
     Raises:
-        RunDirError: a file is missing or ``args.json`` is damaged.
+        RunDirError: a file is missing, ``args.json`` is damaged, or ``model`` names no
+            model of the run.
         TrainError: the mean does not fit (:func:`check_mean_size`).
         mlimages.mean.MeanError: ``mean.npy`` cannot be read.
     """
     out = Path(out)
-    missing = [name for name in (ARGS, LABEL_DEF, MEAN, MODEL) if not (out / name).is_file()]
+    chosen = choose_model(out, model)
+    missing = [name for name in (ARGS, LABEL_DEF, MEAN) if not (out / name).is_file()]
+    if not chosen.path.is_file():
+        missing.append(chosen.path.name if chosen.path.parent == out else str(chosen.path))
     if missing:
         raise RunDirError(f"{out}: missing {', '.join(missing)}; give the --out folder of "
                           f"`mlimages train` ({MODEL} is written when a run ends or stops)")
@@ -164,7 +247,7 @@ def load_run(out):
     mean = read_mean(out / MEAN)
     check_mean_size(mean, crop, out / MEAN, record.get("image_size"))
     return RunFolder(out, opts.arch, listfile.read_label_def(out / LABEL_DEF), mean, crop,
-                     resize, out / MODEL)
+                     resize, chosen.path, chosen.note)
 
 
 def check_mean_size(mean, crop, path, image_size=None):
@@ -200,84 +283,3 @@ def materialise(predictor, crop):
     x = numpy.zeros((1, 3, crop, crop), numpy.float32)
     with chainer.using_config("train", False), chainer.no_backprop_mode():
         predictor(x)
-
-
-# ------------------------------------------------------------------ snapshots and the model
-def snapshot_extensions(predictor, keep):
-    """The trainer and network snapshot extensions, each keeping its last ``keep`` files.
-
-    Returns:
-        list of two Chainer extensions (``snapshot_iter_N``, ``model_iter_N.npz``): register
-        them with a trigger, or call one with the trainer to write it now.
-    """
-    return [extensions.snapshot(filename=SNAPSHOT, savefun=_save_npz_uncompressed,
-                                n_retains=keep),
-            extensions.snapshot_object(predictor, MODEL_SNAPSHOT,
-                                       savefun=_save_npz_uncompressed, n_retains=keep)]
-
-
-def snapshot_path(out, trainer):
-    """Where the trainer snapshot of ``trainer``'s current iteration is (or would be)."""
-    return Path(out) / SNAPSHOT.format(trainer)
-
-
-def _snapshots(folder):
-    """[(iteration, path)] of the trainer snapshots in ``folder``."""
-    return [(int(m.group(1)), p) for p in Path(folder).iterdir()
-            if (m := _SNAPSHOT_RE.match(p.name)) and p.is_file()]
-
-
-def latest_snapshot(path):
-    """``path`` itself if it is a file, else the snapshot with the highest iteration in it.
-
-    Raises:
-        TrainError: no such file or folder, or no snapshot in the folder.
-    """
-    path = Path(path)
-    if path.is_file():
-        return path
-    if not path.is_dir():
-        raise TrainError(f"--resume {path}: no such snapshot file or output folder")
-    found = _snapshots(path)
-    if not found:
-        raise TrainError(f"--resume {path}: no snapshot_iter_N file in it (the run stopped "
-                         "before its first snapshot; start it again without --resume)")
-    return max(found)[1]
-
-
-def earlier_snapshot(path):
-    """The snapshot before the snapshot ``path`` (by iteration) in its folder, or None."""
-    m = _SNAPSHOT_RE.match(Path(path).name)
-    found = [s for s in _snapshots(Path(path).parent) if m and s[0] < int(m.group(1))]
-    return max(found)[1] if found else None
-
-
-def latest_snapshot_or_none(out):
-    """:func:`latest_snapshot` of the folder ``out``, or None when it has none."""
-    try:
-        return latest_snapshot(out)
-    except TrainError:
-        return None
-
-
-def remove_partial_snapshots(out):
-    """Delete the temporary folders a killed snapshot write leaves (``tmpsnapshot_iter_*``)."""
-    for p in Path(out).glob("tmp*_iter_*"):
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _save_npz_uncompressed(path, obj):
-    # Compressing AlexNet's 60 M parameters takes longer than the epoch between snapshots.
-    chainer.serializers.save_npz(path, obj, compression=False)
-
-
-def save_model(path, predictor):
-    """Write the network's arrays to ``path`` atomically (``save_npz`` format).
-
-    Returns:
-        Path: ``path``.
-    """
-    buffer = io.BytesIO()
-    chainer.serializers.save_npz(buffer, predictor, compression=False)
-    return atomic_write_bytes(path, buffer.getvalue())

@@ -68,7 +68,7 @@ def test_predict_refuses_a_pickled_model_npz_item1(trained, tmp_path, capsys):
     shutil.copytree(result.out, run)
     marker = tmp_path / "marker"
     (run / "model.npz").write_bytes(pickle.dumps(Payload(marker)))
-    line = one_line_error(capsys, ["predict", str(run), an_image(data)], run / "model.npz")
+    line = one_line_error(capsys, ["predict", str(run), an_image(data), "--model", "last"], run / "model.npz")
     assert not marker.exists(), "the pickle in model.npz ran"
     assert "not an .npz" in line
 
@@ -79,7 +79,7 @@ def test_predict_refuses_a_model_npz_with_an_object_member_item1(trained, tmp_pa
     shutil.copytree(result.out, run)
     marker = tmp_path / "marker"
     replace_member(run / "model.npz", "fc5/b.npy", object_member(marker))
-    line = one_line_error(capsys, ["predict", str(run), an_image(data)], run / "model.npz")
+    line = one_line_error(capsys, ["predict", str(run), an_image(data), "--model", "last"], run / "model.npz")
     assert not marker.exists(), "the object array in model.npz was unpickled"
     assert "fc5/b" in line and "pickle" in line
 

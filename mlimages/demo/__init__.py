@@ -16,6 +16,7 @@
 
 import json
 import shlex
+import shutil
 import time
 from pathlib import Path
 
@@ -68,6 +69,29 @@ def _check_out(out):
                         "give another --out")
 
 
+#: What a demo run writes under its --out: removed before the next run, nothing else is.
+DEMO_OUTPUTS = ("web", "images", "lists", "result", "mean.png", "mean.npy", "mean.json")
+
+
+def clear_previous(out):
+    """Remove what an earlier demo run wrote in ``out`` (DEMO_OUTPUTS only); returns the names.
+
+    Each run serves its task on a new port, so an earlier run's manifest and run folder would
+    mix with this one's (gather's counts, train's refusal of a folder holding a run).
+    """
+    removed = []
+    for name in DEMO_OUTPUTS:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    return removed
+
+
 def run_demo(run_command, out="demo-output", quick=False):
     """Run the demo into ``out``; returns the exit status (0).
 
@@ -77,6 +101,9 @@ def run_demo(run_command, out="demo-output", quick=False):
     size = QUICK if quick else FULL
     out = Path(out)
     _check_out(out)
+    removed = clear_previous(out)
+    if removed:
+        print(f"Removed the previous demo's {', '.join(removed)} from {out}/")
     started = time.monotonic()
     web, images, lists, result = out / "web", out / "images", out / "lists", out / "result"
     n = size.classes * size.per_class

@@ -30,3 +30,15 @@ def test_check_gather_names_a_mismatch(tmp_path):
     (tmp_path / "summary.json").write_text(json.dumps({"manifest": {"by_status": counts}}))
     with pytest.raises(demo.DemoError, match="http_404 .* reported 2"):
         demo.check_gather(tmp_path)
+
+
+def test_a_second_demo_removes_only_the_first_ones_files(tmp_path):
+    for name in ("web/served/a.jpg", "images/manifest.jsonl", "lists/train.txt",
+                 "result/args.json", "mine/notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    (tmp_path / "mean.npy").write_text("x")
+    (tmp_path / "keep.txt").write_text("x")
+    removed = demo.clear_previous(tmp_path)
+    assert sorted(removed) == ["images", "lists", "mean.npy", "result", "web"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt", "mine"]

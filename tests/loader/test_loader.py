@@ -250,7 +250,10 @@ def test_corrupt_and_vanished_images_are_replaced_counted_and_logged_once(tmp_pa
         # While training runs, one image is deleted and another damaged. The next epochs
         # (15 images, 3 batches each) are planned after this, so they meet both.
         (root / "vanishing.png").unlink()
-        (root / "spoiled.jpg").write_bytes(good[:len(good) // 3])
+        # Replaced whole, as a download or copy would: a batch in flight reads the old file or
+        # the damaged one, never the empty file write_bytes leaves for an instant.
+        (root / "spoiled.tmp").write_bytes(good[:len(good) // 3])
+        os.replace(root / "spoiled.tmp", root / "spoiled.jpg")
         batches = [next(loader) for _ in range(9)]
         failures = {Path(f.path).name: f.reason.split(":")[0] for f in loader.failures}
     assert failures == {"cut.jpg": "truncated", "page.jpg": "not_image", "gone.png": "missing",

@@ -7,15 +7,19 @@ the options given again (they replace OUT/args.json's) from the defaults.
 
 import sys
 
-from mlimages.cli._args import _Given, _names, add_field, field_values, options_from
+from mlimages.cli._args import _Given, _names, add_field, default, field_values, options_from
 
 HELP = "train a CNN (Chainer Trainer) on list files; snapshots, logs, plots, resume"
 
 DESCRIPTION = """\
 Trains ARCH on TRAIN (a 'path label' list) with the mean image subtracted,
-random crops and flips; evaluates on --val every epoch. Writes the log
-(JSON and CSV), loss/accuracy plots, snapshots every epoch and every
---snapshot-interval iterations (last --keep kept), and model.npz,
+random crops and flips; evaluates on --val every epoch. Prints what it
+found, then one row per epoch (loss, acc, val_loss, val_acc, lr, time in
+seconds; a row every --log-interval iterations too when that is given,
+marked "(interval)") and, on a terminal, a progress bar on stderr.
+Writes the log (JSON and CSV), curves.png (loss and accuracy by epoch,
+the best epoch marked; also loss.png and accuracy.png), snapshots every
+epoch and every --snapshot-interval iterations (last --keep kept), and model.npz,
 label_def.txt, mean.npy and args.json for `mlimages predict`.
 Ctrl-C, SIGTERM or SIGHUP stops after the current iteration with a
 snapshot and model.npz (exit status 130); output lost to a closed pipe
@@ -35,7 +39,9 @@ def add(p):
                    help="one rank of `mpiexec -n N mlimages train ... --distributed`: data-"
                         "parallel over MPI (ChainerMN); --batchsize is per rank, the effective "
                         "batch is N times it; needs pip install mpi4py mpich")
-    p.add_argument("--quiet", action="store_true", help="no table and no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only the final summary: no start line, no epoch table, no "
+                        "progress bar")
 
 
 def _add_data(p):
@@ -56,7 +62,8 @@ def _add_optimisation(p):
     from mlimages.training.options import TrainOptions as T
     g = {"action": _Given}
     add_field(p, "--arch", T, choices=ARCH_NAMES, **g, help="network")
-    add_field(p, "--epoch", T, type=int, **g, help="epochs to train")
+    p.add_argument("--epoch", "--epochs", type=int, default=default(T, "epoch"), **g,
+                   help="epochs to train")
     add_field(p, "--batchsize", T, type=int, **g, help="training mini-batch size")
     add_field(p, "--val-batchsize", T, type=int, **g, help="validation batch size")
     add_field(p, "--crop", T, type=int, **g, help="input side (default: the network's own, "
@@ -74,7 +81,8 @@ def _add_run_control(p):
     from mlimages.training.options import TrainOptions as T
     g = {"action": _Given}
     add_field(p, "--log-interval", T, type=int, **g,
-              help="iterations between log lines (there is also one per epoch)")
+              help="iterations between entries of the log files (there is also one per "
+                   "epoch); given, also between printed rows marked (interval)")
     add_field(p, "--snapshot-interval", T, type=int, **g,
               help="iterations between snapshots (there is also one per epoch)")
     add_field(p, "--keep", T, type=int, **g, help="snapshots of each kind kept")
@@ -133,6 +141,14 @@ def _resumed_options(args):
                                **rest)
 
 
+def _progress(args):
+    """What the run prints: nothing with --quiet; interval rows only when --log-interval is
+    given (its default still logs to the files every 100 iterations)."""
+    if args.quiet:
+        return False
+    return "intervals" if "log_interval" in getattr(args, "given", set()) else True
+
+
 #: The signals that stop a run after the current iteration, with a snapshot and model.npz:
 #: Ctrl-C, `kill` (and schedulers, systemd), a closed terminal or ssh session.
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
@@ -161,7 +177,7 @@ def run(args):
     signals = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
     old = {s: signal.signal(s, request_stop) for s in signals}
     try:
-        result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet,
+        result = train(opts, resume=args.resume, stop=stop, progress=_progress(args),
                        distributed=args.distributed)
     finally:
         for s, handler in old.items():

@@ -39,6 +39,8 @@ from mlimages.training.metrics import ImageEvaluator
 from mlimages.training.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
                                        StopWhen, add_monitoring)
 from mlimages.training.options import TrainError, TrainOptions  # noqa: F401 (re-exported)
+from mlimages.training.report import last_epoch, metrics_text
+from mlimages.training.screen import epoch_table
 from mlimages.training.npz import NpzError, NpzMismatch, load_into
 from mlimages.training.rundir import (MODEL, earlier_snapshot, latest_snapshot_or_none,
                                       materialise, remove_partial_snapshots, save_model,
@@ -56,9 +58,10 @@ class TrainResult(NamedTuple):
     """What a run did.
 
     Attributes: out (Path), iteration, epoch (float, epoch_detail), finished (reached
-    ``epoch``), interrupted (stopped on request or KeyboardInterrupt), last (the last log
-    entry, dict), snapshot (Path of the latest trainer snapshot, or None), loaded (LoadReport
-    or None), frozen (list of layer names).
+    ``epoch``), interrupted (stopped on request or KeyboardInterrupt), last (the last finished
+    epoch as :func:`~mlimages.training.report.last_epoch` reads it, dict), snapshot (Path of
+    the latest trainer snapshot, or None), loaded (LoadReport or None), frozen (list of layer
+    names).
     """
 
     out: Path
@@ -145,7 +148,9 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False):
         resume: a trainer snapshot, or an output folder (its latest snapshot).
         stop: an object with ``is_set()`` (a ``threading.Event``); when set, the run ends
             after the current iteration with a snapshot.  The CLI sets it on Ctrl-C.
-        progress (bool): print the table of log lines and a progress bar.
+        progress: False: print nothing; True: the start line, a row per epoch and, on a
+            terminal, a progress bar (:mod:`mlimages.training.screen`); ``"intervals"``: also
+            a row every ``opts.log_interval`` iterations.
         distributed (bool): one rank of an ``mpiexec`` job (:mod:`mlimages.training.distributed`):
             ``opts.batchsize`` is per rank; a failure on any rank ends every rank.
 
@@ -160,7 +165,7 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False):
     from mlimages.training.distributed import AnyRankStop, abort_on_error, communicator, cpu_share
     ranks = communicator(opts.gpu)
     with abort_on_error(ranks), cpu_share(ranks, opts.gpu):
-        return _train(opts, resume, AnyRankStop(stop, ranks), progress and ranks.rank == 0,
+        return _train(opts, resume, AnyRankStop(stop, ranks), ranks.rank == 0 and progress,
                       ranks)
 
 
@@ -174,7 +179,8 @@ def _train(opts, resume, stop, progress, ranks):
     updater = training.updaters.StandardUpdater(
         train_iter, optimizer, converter=converter, device=inputs.device)
     trainer = training.Trainer(updater, StopWhen(opts.epoch, stop), out=opts.out)
-    snapshots = _extend(trainer, opts, model, val_iter, inputs.device, progress, ranks, lead)
+    table = epoch_table(opts, len(inputs.names), model, inputs.device, lead and progress)
+    snapshots = _extend(trainer, opts, model, val_iter, inputs.device, table, ranks, lead)
     if inputs.snapshot is not None:
         _resume(trainer, inputs, opts)
     if lead:  # only now: a resume that fails leaves the run it was resuming as it was
@@ -183,14 +189,15 @@ def _train(opts, resume, stop, progress, ranks):
     interrupted = _run(trainer)
     finished, entries = _finish(trainer, opts, model, snapshots, interrupted, lead)
     return TrainResult(Path(opts.out), updater.iteration, updater.epoch_detail, finished,
-                       interrupted or not finished, entries[-1] if entries else {},
+                       interrupted or not finished, last_epoch(entries),
                        latest_snapshot_or_none(opts.out), report, frozen,
                        0 if ranks is None else ranks.rank, size, opts.batchsize, opts.lr)
 
 
-def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=True):
-    """Register every extension; returns the two snapshot extensions (none unless ``lead``:
-    of the ranks of a distributed run, only rank 0 logs, plots and snapshots)."""
+def _extend(trainer, opts, model, val_iter, device, table, ranks=None, lead=True):
+    """Register every extension (``table``: the EpochTable, or None); returns the two snapshot
+    extensions (none unless ``lead``: of a distributed run's ranks, only rank 0 logs, plots,
+    prints and snapshots)."""
     every = (opts.log_interval, "iteration"), (1, "epoch")
     if val_iter is not None:
         evaluator = ImageEvaluator(val_iter, model, converter=converter, device=device,
@@ -202,7 +209,7 @@ def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=T
     trainer.extend(GlobalRandomState())
     if not lead:
         return []
-    add_monitoring(trainer, AnyOf(*every), lambda: AnyOf(*every), progress=progress)
+    add_monitoring(trainer, AnyOf(*every), table)
     snapshots = snapshot_extensions(model.predictor, opts.keep)
     for i, ext in enumerate(snapshots):
         trainer.extend(ext, name=f"snapshot{i}",
@@ -268,11 +275,8 @@ def summary(result):
     """A few lines on what a run did, for the CLI."""
     state = ("finished" if result.finished else "stopped early") + (
         " (interrupted)" if result.interrupted and result.finished else "")
-    last = result.last
-    metrics = "  ".join(f"{k}={last[k]:.4g}" for k in (
-        "main/loss", "main/accuracy", "validation/main/loss", "validation/main/accuracy")
-        if k in last)
-    lines = [f"{state} at iteration {result.iteration}, epoch {result.epoch:.2f}: {metrics}"]
+    lines = [f"{state} at iteration {result.iteration} (epoch {result.epoch:.2f}); "
+             f"{metrics_text(result.last)}"]
     if result.ranks > 1:
         lines.append(f"distributed over {result.ranks} ranks: batch {result.batchsize} per "
                      f"rank, effective batch {result.batchsize * result.ranks}, lr "
@@ -283,8 +287,8 @@ def summary(result):
         lines.append("re-initialised: " + (", ".join(result.loaded.reinitialised) or "none"))
     if result.frozen:
         lines.append("frozen: " + ", ".join(result.frozen))
-    lines.append(f"outputs in {result.out}/: model.npz, log, log.csv, loss.png, "
-                 "accuracy.png, args.json")
+    lines.append(f"outputs in {result.out}/: model.npz, log, log.csv, curves.png (loss.png, "
+                 "accuracy.png), args.json")
     if result.snapshot:
         lines.append(f"latest snapshot: {result.snapshot} (continue with --resume "
                      f"{result.out})")

@@ -124,12 +124,14 @@ def _number(value, kind="f"):
     return f"{value:.4g}" if kind == "g" else f"{value:.4f}"
 
 
-def metrics_text(entry):
-    """``epoch 3: loss 0.5021  acc 0.8125  val_loss ...`` from a log entry (its raw keys),
-    figures as the table prints them."""
+def metrics_text(entry, at=None):
+    """``loss 0.5021  acc 0.8125  val_loss ...`` from a log entry (its raw keys), figures as
+    the table prints them; ``(epoch 3)`` after them when that is not ``at`` (the epoch_detail
+    the run stopped at)."""
     figures = "  ".join(f"{NAMES[k]} {_number(entry[k])}" for k in NAMES
                         if k != "lr" and entry.get(k) is not None)
-    return f"epoch {entry['epoch']}: {figures}" if "epoch" in entry else figures
+    epoch = entry.get("epoch")
+    return figures if epoch is None or epoch == at else f"{figures} (epoch {epoch})"
 
 
 # ------------------------------------------------------------------ the start line

@@ -275,8 +275,8 @@ def summary(result):
     """A few lines on what a run did, for the CLI."""
     state = ("finished" if result.finished else "stopped early") + (
         " (interrupted)" if result.interrupted and result.finished else "")
-    lines = [f"{state} at iteration {result.iteration} (epoch {result.epoch:.2f}); "
-             f"{metrics_text(result.last)}"]
+    lines = [f"{state} at iteration {result.iteration}, epoch {result.epoch:.2f}: "
+             f"{metrics_text(result.last, result.epoch)}"]
     if result.ranks > 1:
         lines.append(f"distributed over {result.ranks} ranks: batch {result.batchsize} per "
                      f"rank, effective batch {result.batchsize * result.ranks}, lr "

@@ -42,5 +42,5 @@ def test_verbose_train_shows_our_debug_lines_not_every_librarys_item6(small_data
     args = cli_args(small_dataset, tmp_path / "run", "--crop", "32", "--epoch", "1", "-v")
     done = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "finished at iteration 3 " in done.stdout
+    assert "finished at iteration 3, epoch 1.00: loss " in done.stdout
     assert "DEBUG matplotlib" not in done.stderr and "DEBUG asyncio" not in done.stderr

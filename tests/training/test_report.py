@@ -71,7 +71,7 @@ def test_piped_output_has_no_escape_codes_item6(small_dataset, tmp_path):
     assert "(interval)" in done.stdout                 # --log-interval was given
     assert "main/" not in done.stdout and "validation/" not in done.stdout  # the summary too
     summary = next(line for line in done.stdout.splitlines() if line.startswith("finished"))
-    assert summary.split("; ")[1].split()[3::2] == rows[-1][1:5]   # the table's last row
+    assert summary.split(": ")[1].split()[1::2] == rows[-1][1:5]   # the table's last row
 
 
 @pytest.mark.parametrize("columns", [100, 0], ids=["sized", "unsized"])
@@ -141,9 +141,10 @@ def test_printed_lines_use_human_names_only_item6():
     assert len(epoch_line(row, False).split()) == 5
     line = interval_line(entry(100, 1, 0.5, 0.75, 9.0))
     assert line.split() == ["iter", "100", "loss", "0.5000", "acc", "0.7500", "(interval)"]
-    text = metrics_text(entry(7, 1, 1.0, 0.5, 2.5, (0.9, 0.6)))
-    assert text.split() == ["epoch", "1:", "loss", "1.0000", "acc", "0.5000", "val_loss",
-                            "0.9000", "val_acc", "0.6000"]
+    text = metrics_text(entry(7, 1, 1.0, 0.5, 2.5, (0.9, 0.6)), at=1.0)
+    assert text.split() == ["loss", "1.0000", "acc", "0.5000", "val_loss", "0.9000",
+                            "val_acc", "0.6000"]
+    assert metrics_text(entry(7, 1, 1.0, 0.5, 2.5), at=1.43).endswith("acc 0.5000 (epoch 1)")
 
 
 def test_start_line_counts_parameters_and_names_the_device_item6():

@@ -19,8 +19,8 @@ seconds; a row every --log-interval iterations too when that is given,
 marked "(interval)") and, on a terminal, a progress bar on stderr.
 Writes the log (JSON and CSV), curves.png (loss and accuracy by epoch,
 the best epoch marked; also loss.png and accuracy.png), snapshots every
-epoch and every --snapshot-interval iterations (last --keep kept), and model.npz,
-label_def.txt, mean.npy and args.json for `mlimages predict`.
+epoch and every --snapshot-interval iterations (last --keep kept), and
+model.npz, label_def.txt, mean.npy and args.json for `mlimages predict`.
 Ctrl-C, SIGTERM or SIGHUP stops after the current iteration with a
 snapshot and model.npz (exit status 130); output lost to a closed pipe
 (`| tee log` killed by the same Ctrl-C) does not stop the run.

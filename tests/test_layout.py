@@ -124,3 +124,9 @@ def test_top_level_holds_only_stages_named_in_the_package_docstring():
     assert sorted(e for e in entries if f"``{e}``" not in docstring) == []
     # Folders are stages, never loose internals of another stage.
     assert not any(e.startswith("_") and (PACKAGE / e).is_dir() for e in entries)
+
+
+def test_test_files_have_unique_names():
+    # pytest imports test modules by basename (no __init__.py): two equal names cannot both run.
+    names = [p.name for p in (REPO / "tests").rglob("test_*.py")]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []

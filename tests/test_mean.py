@@ -135,7 +135,7 @@ def test_png_is_rounded_not_truncated(tmp_path):
         entries.append(listfile.Entry(f"{i}.png", 0))
     listed = listfile.write_list(tmp_path / "l.txt", entries)
     mean_image(listed, tmp_path, tmp_path / "m", MeanOptions(size=8), progress=False)
-    png = np.asarray(Image.open(tmp_path / "m.png"))
+    png = np.asarray(Image.open(tmp_path / "m" / "mean.png"))   # --out without .png: a folder
     assert png[0, 0].tolist() == [11, 200, 0]
 
 

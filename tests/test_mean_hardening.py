@@ -56,3 +56,18 @@ def test_the_used_list_beside_the_list_is_a_folder_item13(listed, tmp_path, caps
     err = capsys.readouterr().err
     assert status == 2 and "Traceback" not in err and str(used) in err, err
     assert not (tmp_path / "mean.npy").exists()
+
+
+def test_a_mean_whose_header_declares_a_huge_array_is_refused_unread(tmp_path):
+    # A 100-byte file whose .npy header claims (3, 100000, 100000) float32 (120 GB).
+    import io
+    import numpy
+    from mlimages.mean.files import read_mean
+    from mlimages.mean.options import MeanError
+    buf = io.BytesIO()
+    numpy.lib.format.write_array_header_1_0(
+        buf, {"descr": "<f4", "fortran_order": False, "shape": (3, 100000, 100000)})
+    path = tmp_path / "mean.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + buf.getvalue()[8:] + b"\0" * 16)
+    with pytest.raises(MeanError, match="mean.npy.*declares"):
+        read_mean(path)

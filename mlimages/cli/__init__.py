@@ -7,23 +7,25 @@ Each subcommand is a :class:`Command` in ``COMMANDS``: its one-line help, ``add(
     _args.py   value types, the help formatter, add_field / options_from (defaults, once)
     gather.py  label.py  mean.py  train.py
     tools.py   predict, inspect, info, demo
+    _process.py  the process-wide state a command runs under (streams, signals)
 
 Library errors (:class:`mlimages.errors.MlimagesError`) are printed as one line, exit
 status 2. While a command runs, output whose reader went away (a closed pipe or terminal) is
 dropped instead of raising BrokenPipeError in the middle of the work.
+SIGTERM and SIGHUP end a command as Ctrl-C does (exit status 128 + the signal's
+number; 130 for Ctrl-C), unless the process was started with them ignored (``nohup``).
 """
 
 import argparse
-import contextlib
-import errno
 import logging
-import os
+import signal
 import sys
 from typing import Callable, NamedTuple
 
 from mlimages import __version__
 from mlimages.cli import gather, label, mean, tools, train
 from mlimages.cli._args import _Formatter
+from mlimages.cli._process import outputs_may_break, termination_interrupts
 from mlimages.errors import MlimagesError
 
 
@@ -81,54 +83,6 @@ def _command_in(argv):
     return None
 
 
-class _MayBreak:
-    """A text stream (``sys.stdout``, ``sys.stderr``) whose reader may go away: after the
-    first write that fails with EPIPE or EIO (``| tee log`` killed by the Ctrl-C that also
-    stops a training run; a closed terminal) everything is written to /dev/null instead, so
-    that the command finishes its work (a training run its snapshot and model.npz)."""
-
-    def __init__(self, stream):
-        self._stream, self.broken = stream, False
-
-    def write(self, text):
-        if not self.broken:
-            try:
-                return self._stream.write(text)
-            except OSError as e:
-                self._break(e)
-        return len(text)
-
-    def flush(self):
-        if not self.broken:
-            try:
-                self._stream.flush()
-            except OSError as e:
-                self._break(e)
-
-    def _break(self, error):
-        if error.errno not in (errno.EPIPE, errno.EIO):
-            raise error
-        self.broken = True
-        try:  # the interpreter's flush at exit then writes to /dev/null too
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, self._stream.fileno())
-            os.close(devnull)
-        except (OSError, ValueError, AttributeError):
-            pass
-
-    def __getattr__(self, name):
-        return getattr(self._stream, name)
-
-
-@contextlib.contextmanager
-def _outputs_may_break():
-    """``sys.stdout`` and ``sys.stderr`` as :class:`_MayBreak` streams while a command runs."""
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _MayBreak(sys.stdout), _MayBreak(sys.stderr)
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = saved
 
 
 def main(argv=None):
@@ -142,12 +96,14 @@ def main(argv=None):
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # -v: mlimages' own debug lines, not those of every library (matplotlib's font search).
     logging.getLogger("mlimages").setLevel(logging.DEBUG if args.verbose else logging.NOTSET)
-    with _outputs_may_break():
+    with outputs_may_break(), termination_interrupts() as received:
         try:
             return COMMANDS[args.command].run(args) or 0
         except KeyboardInterrupt:
-            print(f"mlimages {args.command}: interrupted", file=sys.stderr)
-            return 130
+            signum = received[-1] if received else signal.SIGINT
+            name = f" ({signal.Signals(signum).name})" if received else ""
+            print(f"mlimages {args.command}: interrupted{name}", file=sys.stderr)
+            return 128 + signum
         except (MlimagesError, FileNotFoundError) as e:
             print(f"mlimages {args.command}: error: {e}", file=sys.stderr)
             return 2

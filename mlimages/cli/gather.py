@@ -128,14 +128,12 @@ def gather_options(args):
 
 def run(args):
     """Download (or, with --merge, merge shard folders) and print the summary."""
-    import os
     from mlimages.gather import gather, summary_table
     source = source_options(args)
     if args.merge:
         return _run_merge(args, source if (args.urls or args.api) else None)
     opts = gather_options(args)
-    os.makedirs(args.out, exist_ok=True)
-    _log_to_file(args.log or os.path.join(args.out, "gather.log"), args.quiet)
+    _log_to_file(_open_log(args.log, args.out), args.quiet)
     result = gather(source, args.out, opts, progress=not args.quiet)
     print(summary_table(result))
     print(f"wrote {result.manifest} and {result.summary_path}")
@@ -150,9 +148,27 @@ def _run_merge(args, source):
     return 0
 
 
-def _log_to_file(path, quiet):
+def _open_log(log, out):
+    """The log's stream: ``--log`` as given, else OUT/gather.log (OUT is created first; the
+    default log is one of gather's own files, never opened through a link)."""
+    import os
+    from mlimages.gather import GatherError
+    from mlimages.gather.names import make_out, open_own
+    from mlimages.gather.outdir import LOG
+    out = make_out(out)
+    if log is None:
+        fd = open_own(out / LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        return os.fdopen(fd, "a", encoding="utf-8")
+    try:
+        return open(log, "a", encoding="utf-8")
+    except OSError as e:
+        raise GatherError(f"--log {log}: {e.strerror}; give a file in an existing folder") \
+            from None
+
+
+def _log_to_file(stream, quiet):
     """Every failure goes to the log file; the console shows warnings (info with -v)."""
-    handler = logging.FileHandler(path, encoding="utf-8")
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
     for console in root.handlers:

@@ -14,7 +14,11 @@ DESCRIPTION = """\
 Each immediate subfolder of ROOT is a class; class indices follow the
 sorted folder names (torchvision ImageFolder / Keras order).
 Writes OUT/train.txt (+ val.txt, test.txt), OUT/label_def.txt and,
-when anything was rejected, OUT/rejects.txt."""
+when anything was rejected, OUT/rejects.txt. Files of an earlier run
+in OUT that this run does not write are removed, and named: lists
+and rejects.txt (not with --append), and the LIST_used_in_mean.txt /
+LIST_rejects_in_mean.txt of `mlimages mean` beside a list written
+again (they describe the list as it was)."""
 
 
 def add(p):
@@ -84,4 +88,7 @@ def run(args):
     if warning:
         print(warning, file=sys.stderr)
     print("wrote " + ", ".join(str(p) for p in result.written))
+    if result.removed:
+        print("removed " + ", ".join(str(p) for p in result.removed)
+              + " (left by an earlier run; no longer true of these lists)")
     return 0

@@ -11,10 +11,13 @@ HELP = "compute the mean image of a list (.npy for training, .png, .json)"
 
 DESCRIPTION = """\
 Brings every listed image to SIZE x SIZE the way training does and
-averages them on all cores. --out mean.png writes mean.png, mean.npy
-(float32 (3, H, W) RGB, Chainer's --mean format) and mean.json; beside
-the list it writes LIST_used_in_mean.txt (the images summed) and,
-when an image was unreadable, LIST_rejects_in_mean.txt."""
+averages them on all cores. --out DIR writes DIR/mean.npy (float32
+(3, H, W) RGB, Chainer's --mean format), DIR/mean.png and DIR/mean.json
+(the statistics, SIZE and --resize: `mlimages train --mean DIR` takes
+its image size and resize mode from there). The earlier form, --out
+NAME.png (or NAME.npy), still writes NAME.npy, NAME.png and NAME.json.
+Beside the list it writes LIST_used_in_mean.txt (the images summed)
+and, when an image was unreadable, LIST_rejects_in_mean.txt."""
 
 
 def add(p):
@@ -25,12 +28,15 @@ def add(p):
     p.add_argument("list", help="'path label' list file, e.g. lists/train.txt")
     p.add_argument("--root", default=param_default(mean_image, "root"),
                    help="folder the listed paths are relative to")
-    p.add_argument("--out", default=param_default(mean_image, "out"),
-                   help="output name; .png, .npy and .json are written with its stem")
+    p.add_argument("--out", metavar="DIR", default=param_default(mean_image, "out"),
+                   help="folder for DIR/mean.npy, DIR/mean.png, DIR/mean.json (made if "
+                        "missing); a name ending in .png or .npy names the three files "
+                        "instead (the earlier form)")
     add_field(p, "--size", MeanOptions, type=int,
-              help="images become SIZE x SIZE (must match training)")
+              help="images become SIZE x SIZE; recorded in mean.json, where train reads it")
     add_field(p, "--resize", MeanOptions, choices=RESIZE_MODES,
-              help="how images are brought to SIZE (must match training)")
+              help="how images are brought to SIZE; recorded in mean.json, where train "
+                   "reads it")
     add_field(p, "--grayscale", MeanOptions, action="store_true",
               help="a one-channel (1, H, W) mean")
     add_field(p, "--workers", MeanOptions, type=int, help="processes (default: all cores)")

@@ -13,7 +13,11 @@ HELP = "train a CNN (Chainer Trainer) on list files; snapshots, logs, plots, res
 
 DESCRIPTION = """\
 Trains ARCH on TRAIN (a 'path label' list) with the mean image subtracted,
-random crops and flips; evaluates on --val every epoch. Prints what it
+random crops and flips; evaluates on --val every epoch. Images are brought
+to the size and with the resize mode recorded in the mean's .json (written
+by `mlimages mean`; --size and --resize say them again). Before the first
+iteration every listed image is looked for: more than --max-missing of a
+list missing stops the run, fewer are named and skipped. Prints what it
 found, then one row per epoch (loss, acc, val_loss, val_acc, lr, time in
 seconds; a row every --log-interval iterations too when that is given,
 marked "(interval)") and, on a terminal, a progress bar on stderr.
@@ -54,11 +58,18 @@ def _add_data(p):
     add_field(p, "--label-def", T, action=_Given, metavar="FILE",
               help="class names; none given: label_def.txt beside TRAIN")
     add_field(p, "--out", T, action=_Given, help="output folder")
+    add_field(p, "--max-missing", T, type=float, action=_Given, metavar="FRACTION",
+              help="stop before training when more than this fraction of a list's images "
+                   "is missing (fewer: a warning, and they are skipped)")
+    add_field(p, "--rewrite-prefix", T, action=_GivenRule, metavar="OLD=NEW",
+              help="read listed paths under the folder OLD under NEW instead (lists made on "
+                   "another machine); repeat for several; the rewritten lists are written "
+                   "to OUT/lists/ and trained on")
 
 
 def _add_optimisation(p):
     """The network, its input and the optimiser."""
-    from mlimages.defaults import ARCH_NAMES
+    from mlimages.defaults import ARCH_NAMES, RESIZE_MODES
     from mlimages.training.options import TrainOptions as T
     g = {"action": _Given}
     add_field(p, "--arch", T, choices=ARCH_NAMES, **g, help="network")
@@ -68,6 +79,10 @@ def _add_optimisation(p):
     add_field(p, "--val-batchsize", T, type=int, **g, help="validation batch size")
     add_field(p, "--crop", T, type=int, **g, help="input side (default: the network's own, "
               "alex 227, small 64); checked first, see `mlimages inspect`")
+    add_field(p, "--size", T, type=int, **g, help="side images are brought to before "
+              "cropping (default: the mean's, from its .json); must be the mean's side")
+    add_field(p, "--resize", T, choices=RESIZE_MODES, **g, help="how images are brought to "
+              "--size (default: as the mean was made, from its .json; else downscale)")
     add_field(p, "--lr", T, type=float, **g, help="MomentumSGD learning rate")
     add_field(p, "--momentum", T, type=float, **g, help="momentum")
     add_field(p, "--weight-decay", T, type=float, **g, help="L2 weight decay")
@@ -110,11 +125,27 @@ def _add_finetuning(p):
               help="learning-rate factor for loaded layers that are not frozen")
 
 
+class _GivenRule(_Given):
+    """--rewrite-prefix: each OLD=NEW given is added to the list (kept as text: the run step
+    parses it, so that a malformed rule is the library's one-line error)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        rules = list(getattr(namespace, self.dest, None) or ()) + [values]
+        super().__call__(parser, namespace, rules, option_string)
+
+
+def _rules(args):
+    """--rewrite-prefix as (OLD, NEW) pairs (ListFileError for a rule without "=")."""
+    from mlimages.listfile import parse_prefix_rule
+    return tuple(parse_prefix_rule(rule) for rule in args.rewrite_prefix)
+
+
 def train_options(args):
     """TrainOptions from the command line, over OUT/args.json when resuming.
 
     Raises:
         TrainError: neither a training list nor --resume was given.
+        mlimages.listfile.ListFileError: a --rewrite-prefix rule is not OLD=NEW.
     """
     from mlimages.training.options import FinetuneOptions, TrainError, TrainOptions
     if args.resume:
@@ -122,7 +153,8 @@ def train_options(args):
     if not args.train:
         raise TrainError("give the training list (mlimages train lists/train.txt ...), or "
                          "--resume OUT to continue a run")
-    return options_from(args, TrainOptions, finetune=options_from(args, FinetuneOptions))
+    return options_from(args, TrainOptions, finetune=options_from(args, FinetuneOptions),
+                        rewrite_prefix=_rules(args))
 
 
 def _resumed_options(args):
@@ -137,6 +169,8 @@ def _resumed_options(args):
     base = load_options(out)
     tune = field_values(args, FinetuneOptions, only=given)
     rest = {"out": str(out)} | field_values(args, TrainOptions, only=given)
+    if "rewrite_prefix" in rest:
+        rest["rewrite_prefix"] = _rules(args)
     return dataclasses.replace(base, finetune=dataclasses.replace(base.finetune, **tune),
                                **rest)
 
@@ -156,7 +190,8 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 def run(args):
     """Train; the first SIGINT, SIGTERM or SIGHUP stops after the iteration with a snapshot
-    and model.npz (exit status 130); a second one stops at once, still with a snapshot."""
+    and model.npz (exit status 130); a second one stops at once, still with a snapshot. A
+    signal ignored when the process started (SIGHUP under ``nohup``) stays ignored."""
     import signal
     import threading
     from mlimages.training.run import summary, train
@@ -174,8 +209,10 @@ def run(args):
         except (OSError, ValueError):
             pass
 
+    # A signal the process was started with ignored stays ignored (`nohup` ignores SIGHUP).
     signals = [getattr(signal, name) for name in STOP_SIGNALS if hasattr(signal, name)]
-    old = {s: signal.signal(s, request_stop) for s in signals}
+    old = {s: signal.signal(s, request_stop) for s in signals
+           if signal.getsignal(s) != signal.SIG_IGN}
     try:
         result = train(opts, resume=args.resume, stop=stop, progress=_progress(args),
                        distributed=args.distributed)

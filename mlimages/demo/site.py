@@ -23,6 +23,7 @@ Usage::
     with Site(latency=0.02) as site:                    # 20 ms before every answer
         url = site.add("/a.jpg", photo(Path("a.jpg")))  # "http://127.0.0.1:PORT/a.jpg"
         site.add("/b.jpg", Answer(429, headers={"Retry-After": "1"}), photo(b"..."))
+        site.add("/c.jpg", Answer(200, b"...", trickle=0.2))  # one byte every 0.2 s
         ...                                             # site.url(): the base URL
         site.hits["/a.jpg"]                             # requests seen per path
 
@@ -60,6 +61,8 @@ class Answer:
     delay: float = 0.0               # seconds before answering (a hang when past the timeout)
     length: bool = True              # send Content-Length (else: a close-delimited body)
     reset: bool = False              # close the connection without any answer
+    chunked: bool = False            # Transfer-Encoding: chunked, 64 KiB chunks (no length)
+    trickle: float = 0.0             # seconds between body bytes, sent one at a time
 
     def read(self):
         """The body's bytes."""
@@ -188,6 +191,10 @@ class Site:
         """Sleep ``latency + seconds``, or less if the site shuts down."""
         self._stop.wait(self.latency + seconds)
 
+    def stopped(self, seconds):
+        """Sleep ``seconds`` (no latency added); True if the site is shutting down."""
+        return self._stop.wait(seconds)
+
     def __enter__(self):
         self._httpd = _Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -199,6 +206,10 @@ class Site:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(5)
+
+
+def _pieces(body, size):
+    return (body[i:i + size] for i in range(0, len(body), size))
 
 
 def _basic_auth(user, password):
@@ -235,15 +246,28 @@ def _handler(site):
             self.send_response(answer.status)
             for key, value in answer.headers.items():
                 self.send_header(key, value)
-            if answer.length:
+            if answer.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            elif answer.length:
                 self.send_header("Content-Length", str(len(body)))
             else:
                 self.send_header("Connection", "close")
                 self.close_connection = True
             self.end_headers()
             try:
-                self.wfile.write(body)
+                self._write(answer, body)
             except (BrokenPipeError, ConnectionResetError):
                 pass                     # the client gave up (a hang, by design)
+
+        def _write(self, answer, body):
+            size = 1 if answer.trickle else (1 << 16) if answer.chunked else len(body) or 1
+            for piece in _pieces(body, size):
+                if answer.trickle and site.stopped(answer.trickle):
+                    self.close_connection = True
+                    return
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if answer.chunked
+                                 else piece)
+            if answer.chunked:
+                self.wfile.write(b"0\r\n\r\n")
 
     return Handler

@@ -1,14 +1,21 @@
 """HTTP: one URL -> a body or a failure status, with a total deadline and bounded retries.
 
+Untrusted hosts are assumed: each attempt has one total deadline (a trickle cannot stretch it),
+only http and https are requested or followed, and ``max_bytes`` caps both the bytes received
+and what they decode to (gzip and deflate are undone here, in steps that never produce more
+than the cap allows: a compression bomb costs no more memory than an honest body).
+
 asyncio + aiohttp rather than requests in threads (the measurements: benchmarks/RESULTS.md).
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import email.utils
 import re
 import time
 import urllib.request
+import zlib
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
@@ -18,6 +25,13 @@ from mlimages.gather.records import is_transient
 
 MAX_REDIRECTS = 10
 MAX_WAIT = 60.0   # the longest backoff or Retry-After we sleep; a longer Retry-After settles
+# The Content-Encodings _Decoder undoes, asked for explicitly (aiohttp would also offer br and
+# zstd when their modules are installed); aiohttp's own decoding is switched off.
+ACCEPT_ENCODING = "gzip, deflate"
+# A redirect to file:, ftp:, data:, ... (older aiohttp raises a ValueError: bad_url as well).
+_TO_NOT_HTTP = getattr(aiohttp, "NonHttpUrlRedirectClientError", ())
+_ZLIB_WBITS = {"gzip": 32 + zlib.MAX_WBITS, "x-gzip": 32 + zlib.MAX_WBITS,
+               "deflate": zlib.MAX_WBITS}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -81,15 +95,16 @@ class Proxies:
         return self._by_origin[origin]
 
 
-async def fetch(session, url, opts, placeholders, proxy=None, slots=None):
+async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
     """GET ``url``; retry transient failures (timeouts, resets, 5xx, 429) with backoff.
 
     Args:
         session (aiohttp.ClientSession): shared, so connections are reused.
         url (str): an http(s) URL (see :func:`check_url`).
         opts: has ``timeout`` (total seconds per attempt), ``retries``, ``backoff`` (seconds,
-            doubled per retry), ``max_bytes``.
-        placeholders (Placeholders): a redirect to a known placeholder settles at once.
+            doubled per retry), ``max_bytes`` (cap on the bytes received and on the bytes
+            they decode to).
+        placeholders (Placeholders or None): a redirect to a known placeholder settles at once.
         proxy (str or None): the proxy URL (see :class:`Proxies`).
         slots (asyncio.Semaphore or None): held during each attempt (not while backing off),
             so it bounds the requests in flight; the deadline starts once a slot is held.
@@ -109,6 +124,18 @@ async def fetch(session, url, opts, placeholders, proxy=None, slots=None):
         attempt += 1
 
 
+def fetch_now(url, opts, proxy=None):
+    """:func:`fetch` for synchronous code: its own session, in a thread and event loop of its
+    own (so it also works where a loop is running).  Returns :class:`Fetched`."""
+    async def one():
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
+                                         timeout=aiohttp.ClientTimeout(total=None)) as session:
+            return await fetch(session, url, opts, proxy=proxy)
+
+    with concurrent.futures.ThreadPoolExecutor(1, "mlimages-fetch") as pool:
+        return pool.submit(asyncio.run, one()).result()
+
+
 def _backoff(opts, attempt):
     return min(MAX_WAIT, opts.backoff * 2 ** attempt)
 
@@ -118,12 +145,17 @@ async def _attempt(session, url, opts, placeholders, proxy, attempt):
     backoff = _backoff(opts, attempt)
     try:
         async with asyncio.timeout(opts.timeout):
-            async with session.get(url, proxy=proxy, max_redirects=MAX_REDIRECTS) as resp:
+            async with session.get(url, proxy=proxy, max_redirects=MAX_REDIRECTS,
+                                   headers={"Accept-Encoding": ACCEPT_ENCODING},
+                                   auto_decompress=False) as resp:
                 return await _answer(resp, opts, placeholders, backoff)
     except TimeoutError:
         return Fetched("timeout", f"no complete answer within {opts.timeout:g} s"), backoff
     except aiohttp.TooManyRedirects:
         return Fetched("too_many_redirects", f"more than {MAX_REDIRECTS} redirects"), None
+    except _TO_NOT_HTTP as e:
+        return Fetched("bad_url", f"redirect to {str(e)[:200]}: only http and https are "
+                       "followed"), None
     except (aiohttp.InvalidURL, ValueError) as e:
         return Fetched("bad_url", f"{type(e).__name__}: {e}"), None
     except (aiohttp.ClientError, OSError) as e:
@@ -132,7 +164,7 @@ async def _attempt(session, url, opts, placeholders, proxy, attempt):
 
 async def _answer(resp, opts, placeholders, backoff):
     final = str(resp.url)
-    rule = placeholders.match_url(final)
+    rule = placeholders.match_url(final) if placeholders is not None else None
     if rule:
         return Fetched("placeholder", rule, final_url=final), None
     status = resp.status
@@ -148,19 +180,74 @@ async def _answer(resp, opts, placeholders, backoff):
 
 
 async def _body(resp, max_bytes, final):
-    """Read a 200 body, giving up as soon as it passes ``max_bytes``."""
+    """Read a 200 body, undoing its Content-Encoding; give up as soon as the bytes received
+    or the bytes decoded pass ``max_bytes``."""
     declared = resp.content_length
     if declared is not None and declared > max_bytes:
         return Fetched("too_large", f"Content-Length {declared} > --max-bytes {max_bytes}",
                        final_url=final)
-    if declared is not None:
-        return Fetched("ok", "", await resp.read(), final)
-    body = bytearray()
-    async for chunk in resp.content.iter_chunked(1 << 16):
-        body += chunk
-        if len(body) > max_bytes:
-            return Fetched("too_large", f"body over --max-bytes {max_bytes}", final_url=final)
+    encoding = resp.headers.get("Content-Encoding", "").strip().lower() or "identity"
+    if encoding != "identity" and encoding not in _ZLIB_WBITS:
+        return Fetched("unsupported", f"Content-Encoding {encoding!r}: only gzip and deflate "
+                       "are decoded", final_url=final)
+    decoder = _Decoder(encoding)
+    body, received = bytearray(), 0
+    try:
+        async for chunk in resp.content.iter_any():
+            received += len(chunk)
+            body += decoder.decode(chunk, max_bytes - len(body))
+            if received > max_bytes or len(body) > max_bytes:
+                return Fetched("too_large", f"body over --max-bytes {max_bytes}"
+                               + (f" once decoded ({encoding})" if received <= max_bytes else ""),
+                               final_url=final)
+    except zlib.error as e:
+        return Fetched("corrupt", f"Content-Encoding {encoding}: {e}", final_url=final)
+    if not decoder.finished:
+        return Fetched("truncated", f"Content-Encoding {encoding}: the compressed data stops "
+                       "early", final_url=final)
     return Fetched("ok", "", bytes(body), final)
+
+
+class _Decoder:
+    """Undoes one Content-Encoding step by step, never making more than it is allowed.
+
+    ``identity`` passes bytes through; ``gzip`` (members one after another) and ``deflate``
+    (zlib-wrapped, or raw as some servers send it) go through zlib with ``max_length``.
+    """
+
+    def __init__(self, encoding):
+        self.encoding = encoding
+        self._zlib = None          # the stream being decoded, from its first byte to its end
+
+    def decode(self, data, room):
+        """The bytes ``data`` decodes to: all of them, or ``room + 1`` when there are more.
+
+        Raises:
+            zlib.error: the data is not valid for the encoding.
+        """
+        if self.encoding == "identity":
+            return data
+        out = []
+        while data and room >= 0:
+            if self._zlib is None:
+                self._zlib = zlib.decompressobj(self._wbits(data))
+            piece = self._zlib.decompress(data, room + 1)  # 0 would mean "no limit"
+            out.append(piece)
+            room -= len(piece)
+            if not self._zlib.eof:
+                break              # all input taken, or the output is over the room
+            data, self._zlib = self._zlib.unused_data, None   # a next gzip member, or junk
+        return b"".join(out)
+
+    @property
+    def finished(self):
+        """True unless a compressed stream was started and not ended."""
+        return self.encoding == "identity" or self._zlib is None
+
+    def _wbits(self, first):
+        if self.encoding == "deflate" and first[0] & 0x0F != 8:   # no RFC 1950 header: raw
+            return -zlib.MAX_WBITS
+        return _ZLIB_WBITS[self.encoding]
 
 
 def _retry_after(value, default):

@@ -17,6 +17,7 @@ from mlimages.gather.names import safe_component
 from mlimages.gather.records import GatherError, Item
 
 WNID = re.compile(r"^n\d{8}$")
+_API_FLAGS = {"timeout": "--timeout", "too_large": "--max-bytes"}  # the flag to raise
 
 
 def as_text(raw):
@@ -117,27 +118,43 @@ def _read_is_a(path):
 
 
 class ApiCatalog:
-    """The ImageNet text API as the original called it (or a mirror at ``base``)."""
+    """The ImageNet text API as the original called it (or a mirror at ``base``).
 
-    def __init__(self, base, timeout=30):
-        import requests  # only this source needs it: keeps the start of other runs fast
+    Each request is :func:`mlimages.gather.fetch.fetch_now`: one total deadline, a byte cap, no
+    retries; any failure is a :class:`GatherError`.
 
+    Args:
+        base (str): the API's base URL (``--api``).
+        timeout (float or None): total seconds per request (``--timeout``); None: its default.
+        max_bytes (int or None): the largest answer read (``--max-bytes``); None: its default.
+        proxy (str or None): ``--proxy``; None uses the environment's.
+    """
+
+    def __init__(self, base, timeout=None, max_bytes=None, proxy=None):
+        # Imported here: only this source needs them (aiohttp would slow every other start), and
+        # GatherOptions holds the flags' defaults, written once there.
+        from mlimages.gather import fetch
+        from mlimages.gather.options import GatherOptions
+
+        defaults = GatherOptions()
         self.base = base if base.endswith("/") else base + "/"
-        self.timeout = timeout
-        self.session = requests.Session()
-        self._errors = requests.RequestException
+        self.limits = GatherOptions(
+            timeout=defaults.timeout if timeout is None else timeout, retries=0,
+            max_bytes=defaults.max_bytes if max_bytes is None else max_bytes)
+        self.proxies, self._fetch = fetch.Proxies(proxy), fetch.fetch_now
 
     def _get(self, endpoint, wnid):
         url = f"{self.base}{endpoint}?wnid={wnid}"
-        try:
-            answer = self.session.get(url, timeout=self.timeout)
-            answer.raise_for_status()
-        except self._errors as e:
+        got = self._fetch(url, self.limits, self.proxies(url))
+        if got.status != "ok":
+            flag = _API_FLAGS.get(got.status)
             raise GatherError(
-                f"ImageNet API {url}: {e}. image-net.org no longer serves this API: pass "
-                f"--api BASE for a mirror, or use --urls fall11_urls.txt --words words.txt"
-            ) from None
-        return [ln.strip() for ln in answer.text.replace("\r", "").split("\n") if ln.strip()]
+                f"ImageNet API {url}: {got.reason} ({got.status}). "
+                + (f"Raise {flag} for a slow or large mirror; " if flag else "")
+                + "image-net.org no longer serves this API: pass --api BASE for a mirror, or "
+                  "use --urls fall11_urls.txt --words words.txt")
+        text = got.body.decode("utf-8", "replace")
+        return [ln.strip() for ln in text.replace("\r", "").split("\n") if ln.strip()]
 
     def names(self, wnids):
         found = {}

@@ -1,4 +1,5 @@
-"""Safe file and folder names for downloads: nothing a URL or a list says can leave ``--out``.
+"""Safe file and folder names for downloads: nothing a URL or a list says can leave ``--out``,
+and nothing planted in it either.
 
 A name is built from the list's id (ImageNet ``n02121808_1234``) or, without one, from the last
 segment of the URL plus a short hash of the whole URL (two sites' ``image.jpg`` stay apart, and
@@ -6,14 +7,25 @@ the name does not depend on the order in which downloads finish, so a resumed ru
 file as an uninterrupted one would).  Every component is sanitised: no separators, no ``..``, no
 control characters, no leading dot (hidden files are skipped by ``mlimages label``), no Windows
 device names, at most ``MAX_NAME_BYTES`` bytes of UTF-8.
+
+On disk, gather writes nothing through a link: its own files are opened with ``O_NOFOLLOW``
+and must be regular files with one name (:func:`open_own`), and each folder on the way to an
+image is checked with ``lstat`` before its first use (:func:`require`); ``--out`` itself may be
+a link.  (Checked, then used: a link swapped in between by a process running at the same time
+is not guarded against.)
 """
 
+import errno
 import hashlib
 import os
 import posixpath
 import re
+import stat
 import unicodedata
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from mlimages.gather.records import GatherError
 
 MAX_NAME_BYTES = 120  # ext4 and most filesystems allow 255 bytes; leave room for suffixes
 _PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.,+=@-]*[A-Za-z0-9_=+@-]\Z|[A-Za-z0-9_]\Z")
@@ -21,6 +33,7 @@ _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 _INVISIBLE = ("Cc", "Cf", "Cs", "Zl", "Zp")  # controls, format (bidi), surrogates, separators
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)),
                     *(f"lpt{i}" for i in range(10))}
+FILE, FOLDER = "a regular file of its own", "a real folder"  # what require() wants
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp",
               "TIFF": ".tif", "MPO": ".jpg", "PPM": ".ppm", "ICO": ".ico"}
 
@@ -149,3 +162,81 @@ def _truncate_utf8(text, max_bytes):
     if len(data) <= max_bytes:
         return text
     return data[:max_bytes].decode("utf-8", "ignore")
+
+
+# ------------------------------------------------------------------ on disk
+def check_out(root):
+    """Refuse an ``--out`` that is, or lies under, something other than a folder.
+
+    Nothing is created: use it before any work; :func:`make_out` creates the folder.
+    """
+    path = Path(root)
+    for folder in (path, *path.parents):
+        if os.path.lexists(folder):
+            if not folder.is_dir():
+                raise GatherError(f"--out {root}: {folder} is not a folder; choose another --out")
+            return
+
+
+def make_out(root):
+    """Create ``--out`` (and its parents); a :class:`GatherError` naming it if that fails."""
+    check_out(root)
+    try:
+        Path(root).mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GatherError(f"cannot create --out {root}: {e.strerror}") from None
+    return Path(root)
+
+
+def open_own(path, flags, mode=0o644):
+    """Open one of gather's own files under ``--out``: never through a link, only a file.
+
+    Returns:
+        int: a file descriptor (close-on-exec: no child process holds it).
+
+    Raises:
+        GatherError: ``path`` is a symbolic link, a folder, a device, or has a second hard link.
+    """
+    try:  # O_NONBLOCK: a planted FIFO must not hang the open; cleared below
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.EISDIR):
+            raise _refused(path, "a symbolic link" if e.errno == errno.ELOOP else "a folder",
+                           FILE) from None
+        raise GatherError(f"cannot open {path}: {e.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink > 1:
+        os.close(fd)
+        raise _refused(path, _kind(info) if not stat.S_ISREG(info.st_mode) else
+                       f"a file with {info.st_nlink - 1} more hard link(s)", FILE)
+    os.set_blocking(fd, True)
+    return fd
+
+
+def lkind(path):
+    """What ``path`` itself is, no link followed: None when absent, else "a file", "a folder",
+    "a symbolic link" or "a special file"."""
+    try:
+        return _kind(os.lstat(path))
+    except FileNotFoundError:
+        return None
+
+
+def require(path, need):
+    """Refuse ``path`` unless it is absent or what ``need`` (FILE or FOLDER) says."""
+    kind = lkind(path)
+    if kind is not None and kind != ("a file" if need == FILE else "a folder"):
+        raise _refused(path, kind, need)
+
+
+def _kind(info):
+    if stat.S_ISLNK(info.st_mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder"
+    return "a file" if stat.S_ISREG(info.st_mode) else "a special file"
+
+
+def _refused(path, what, need):
+    return GatherError(f"{path} is {what} where gather needs {need} (it writes nothing "
+                       "through links, nothing outside --out); remove it or choose another --out")

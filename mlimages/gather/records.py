@@ -46,7 +46,8 @@ class Verdict(NamedTuple):
 # on a later run, only with --retry-failed; every other status is settled for good.
 STATUSES = {
     "ok": (False, "kept: decoded completely, saved under path"),
-    "bad_url": (False, "not an http(s) URL, or one that cannot be requested"),
+    "bad_url": (False, "not an http(s) URL, one that cannot be requested, or a redirect to "
+                       "another scheme (file:, ftp:, data:)"),
     "http_4xx": (False, "HTTP client error; the status is http_<code>, e.g. http_404, http_410"),
     "http_429": (True, "too many requests, still refused after --retries (Retry-After honoured)"),
     "http_5xx": (True, "server error (500-599) after --retries; the reason has the code"),
@@ -57,10 +58,13 @@ STATUSES = {
     "placeholder": (False, "a known 'photo unavailable' image (redirect target, SHA1 or look)"),
     "empty": (False, "200 with a zero-byte body"),
     "not_image": (False, "200 with something that is not an image (an HTML page, text)"),
-    "truncated": (False, "image data that stops early"),
-    "corrupt": (False, "image data that is damaged"),
-    "unsupported": (False, "an image format Pillow cannot decode here (SVG, HEIF, PDF, ...)"),
-    "too_large": (False, "body over --max-bytes, or too many pixels (decompression bomb)"),
+    "truncated": (False, "image data, or a gzip/deflate stream, that stops early"),
+    "corrupt": (False, "damaged image data, or a body that does not match its "
+                       "gzip/deflate Content-Encoding"),
+    "unsupported": (False, "an image format not opened here (SVG, HEIF, PDF, ICO, ...), or a "
+                           "Content-Encoding other than gzip and deflate"),
+    "too_large": (False, "body over --max-bytes, as received or as decoded, or too many "
+                         "pixels (decompression bomb)"),
     "too_complex": (False, "a JPEG of absurdly many scans, refused before decoding, or a body "
                            "whose decoding overran its deadline (its worker was replaced)"),
     "too_small": (False, "short side under --min-size pixels"),

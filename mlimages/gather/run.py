@@ -22,7 +22,7 @@ from mlimages import __version__
 from mlimages.gather import fetch as fetching
 from mlimages.gather.names import NameRegistry, extension, file_stem, inside
 from mlimages.gather.outdir import record_key
-from mlimages.gather.records import Record, is_transient
+from mlimages.gather.records import GatherError, Record, is_transient
 
 log = logging.getLogger("mlimages.gather")
 _BATCH = 512
@@ -35,6 +35,8 @@ class Run:
         counts (Counter): status -> records written by this run.
         kept_bytes (int): bytes of the images kept by this run.
         skipped (Counter): "settled", "repeated", "limit" -> items not fetched.
+        fatal (GatherError or None): what stopped the run early (the folder, not one URL,
+            was at fault: a link planted in --out); :meth:`main` raises it once settled.
     """
 
     def __init__(self, source, out, past, opts, placeholders, resize_spec, validators,
@@ -52,7 +54,7 @@ class Run:
         self.proxies = fetching.Proxies(opts.proxy)
         self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
         self.validators = validators
-        self.gate = self.slots = None
+        self.gate = self.slots = self.fatal = None
 
     async def main(self):
         """Run until every item has settled (each request has a total deadline)."""
@@ -75,6 +77,8 @@ class Run:
                          for _ in range(2 * self.opts.parallel)]
                 try:
                     await self._produce(queue, reader)
+                    if self.fatal is not None:
+                        _drain(queue)
                 except BaseException:
                     _drain(queue)  # interrupted: finish what is in flight, leave the rest
                     raise
@@ -84,6 +88,8 @@ class Run:
                     await asyncio.gather(*tasks)
                     await self.validators.aclose()
         self.bar.close()
+        if self.fatal is not None:
+            raise self.fatal
 
     # ----------------------------------------------------------- producing
     async def _produce(self, queue, reader):
@@ -94,6 +100,8 @@ class Run:
             if not batch:
                 return
             for item in batch:
+                if self.fatal is not None:
+                    return
                 if not self._skip(item):
                     await queue.put(item)
 
@@ -126,6 +134,9 @@ class Run:
             try:
                 try:
                     record = await self._settle(item, session)
+                except GatherError as e:  # the folder's fault: stop; the URL stays unsettled
+                    self.fatal = self.fatal or e
+                    continue
                 except Exception as e:  # the per-item boundary: record what happened, go on
                     log.exception("unexpected failure on %s", item.url)
                     record = Record.failed(item, "error", f"{type(e).__name__}: {e}")

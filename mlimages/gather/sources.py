@@ -92,8 +92,11 @@ class Source:
         return iter(self._items)
 
 
-def open_source(opts):
+def open_source(opts, limits=None):
     """Plan the folders and return a :class:`Source` streaming the Items of ``opts``.
+
+    ``limits`` (a GatherOptions, or None for its defaults) gives the ImageNet API's requests
+    the run's total deadline (``timeout``), byte cap (``max_bytes``) and ``proxy``.
 
     Raises:
         GatherError: no list or API given, an unreadable file, a bad shard or wnid, an API
@@ -102,7 +105,9 @@ def open_source(opts):
     _check(opts)
     stats = SourceStats()
     if opts.api:
-        api = ApiCatalog(opts.api)
+        api = (ApiCatalog(opts.api) if limits is None else
+               ApiCatalog(opts.api, timeout=limits.timeout, max_bytes=limits.max_bytes,
+                          proxy=limits.proxy))
         plan = plan_synsets(opts.wnid, api.children, api.names, opts.subset, opts.flat)
         items = _sharded(iter_api(api, plan), opts.shard, stats)
         return Source(items, stats, tuple(plan.values()), f"ImageNet API {opts.api}")

@@ -12,12 +12,21 @@ Protocol (JSON lines): the first line to a worker is its settings, its first lin
 ``{"ready": true}`` once it has loaded them; then each request is ``{"path": temp file,
 "name": url}`` and each answer a :class:`~.records.Verdict` as an object. With ``resize`` the
 worker rewrites the temp file with the resized JPEG before answering.
+
+A worker is a fresh interpreter (no thread of the event loop's process, no file descriptor but
+its pipes: not the lock of ``--out``) in a session of its own, ignoring SIGINT, SIGTERM and
+SIGHUP: a Ctrl-C, a closed terminal or a service's stop reaches the event loop's process, which
+settles the run and ends its workers by closing their input.  A worker dies with that process
+(Linux's ``PR_SET_PDEATHSIG``), even in the middle of a decode, so after a ``kill -9`` nothing
+of the run is left; elsewhere it ends at the end of its input.
 """
 
 import asyncio
 import collections
+import ctypes
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -25,6 +34,7 @@ from mlimages.gather.records import Verdict
 
 _LIMIT = 1 << 20  # longest answer line
 DECODE_DEADLINE = 30.0  # seconds; a legitimate body (up to Pillow's pixel limit) needs a few
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def settings_for(opts):
@@ -84,8 +94,10 @@ class Validators:
 
 class _Worker:
     def __init__(self, settings):
-        self.proc = subprocess.Popen([sys.executable, "-m", "mlimages.gather.workers"],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mlimages.gather.workers", str(os.getpid())],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
+            start_new_session=True)
         self.proc.stdin.write(json.dumps(settings).encode() + b"\n")
         self.proc.stdin.flush()
         self.deadline = settings.get("decode_deadline")
@@ -205,7 +217,18 @@ def _check_file(path, name, settings, rules, spec):
     return verdict
 
 
+def follow_parent(parent):
+    """Leave the signals to the process that feeds this worker, and die with it."""
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before prctl: no one will read the answers
+        sys.exit(0)
+
+
 if __name__ == "__main__":
+    follow_parent(int(sys.argv[1]))
     # Answers go to the real stdout; anything a library prints goes to stderr instead.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

@@ -28,6 +28,7 @@ from mlimages.label.options import (IMAGE_EXTENSIONS, NESTED_MODES, SPLITS, Labe
 from mlimages.label.split import stratified_splits
 from mlimages.label.tree import relative, scan_tree
 from mlimages.label.verify import verify_files
+from mlimages.mean.files import list_companions
 
 __all__ = ["IMAGE_EXTENSIONS", "NESTED_MODES", "SPLITS", "LabelError", "LabelOptions", "LabelResult",
            "label_tree", "scan_tree", "spaces_warning", "summary_table", "verify_files"]
@@ -50,7 +51,8 @@ def label_tree(root, out, opts=None, progress=True):
     atomically.  Paths are relative to ``opts.path_root`` (default ``root``),
     with ``/`` separators, written as :func:`mlimages.listfile.format_path` says
     (a file whose name a list cannot hold is a reject).  ``out`` is checked
-    before any work.  Returns a :class:`LabelResult`.
+    before any work.  Files of an earlier run that this one does not write are
+    removed (:func:`_remove_stale`).  Returns a :class:`LabelResult`.
     """
     opts = opts or LabelOptions()
     root, out = Path(root), Path(out)
@@ -72,6 +74,7 @@ def label_tree(root, out, opts=None, progress=True):
     result.spaced_paths = [e.path for s in SPLITS for e in splits[s]
                            if any(c.isspace() for c in e.path)]
     _write_outputs(out, opts, result)
+    _remove_stale(out, opts, result)
     return result
 
 
@@ -101,13 +104,35 @@ def _write_outputs(out, opts, result):
             result.written.append(path)
     if opts.label is None:
         result.written.append(listfile.write_label_def(out / "label_def.txt", result.classes))
-    rejects = out / "rejects.txt"
     if result.rejects:
         # TAB-separated: a path may contain spaces, a reason always does.
         text = "".join(f"{_escaped(p)}\t{reason}\n" for p, reason in result.rejects)
-        result.written.append(atomic_write_text(rejects, text))
-    elif rejects.exists() and not opts.append:
-        rejects.unlink()  # a stale file from an earlier run would mislead
+        result.written.append(atomic_write_text(out / "rejects.txt", text))
+
+
+def _remove_stale(out, opts, result):
+    """Remove the files an earlier run left in ``out`` that would now mislead; list them in
+    ``result.removed``.
+
+    Without ``append``: the lists and ``rejects.txt`` this run did not write (an old
+    ``test.txt`` would hold images now in ``train.txt``). Always: what ``mlimages mean``
+    wrote beside a list this run wrote or removed (``train_used_in_mean.txt``, ...), which
+    describes the list as it was. Folders are left alone.
+    """
+    stale = []
+    for split in SPLITS:
+        path = out / f"{split}.txt"
+        written = path in result.written
+        if not written and not opts.append:
+            stale.append(path)
+        if written or not opts.append:
+            stale.extend(list_companions(path).values())
+    if not result.rejects and not opts.append:
+        stale.append(out / "rejects.txt")
+    for path in stale:
+        if path.is_symlink() or path.is_file():
+            path.unlink()
+            result.removed.append(path)
 
 
 def _escaped(path):

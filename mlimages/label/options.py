@@ -44,6 +44,7 @@ class LabelResult:
     spaced_paths: list = field(default_factory=list)  # paths containing whitespace
     skipped_files: int = 0             # files without an image extension
     written: list = field(default_factory=list)       # files written
+    removed: list = field(default_factory=list)       # an earlier run's files, removed
 
 
 def check_options(root, opts):

@@ -42,6 +42,27 @@ def cache_key(entries, root, size, resize, channels):
     return digest.hexdigest()[:16]
 
 
+def _stem(list_file, key):
+    return f"{Path(list_file).stem}-{key}"
+
+
+def stored(folder, list_file, entries, root, size, resize, channels):
+    """Which images of a list the cache in ``folder`` holds already, read without writing
+    (the pre-flight asks before a run writes anything); arguments as :class:`ImageCache`'s.
+
+    Returns:
+        numpy bool (N,): True for an image stored; all False when there is no such cache.
+    """
+    key = cache_key(entries, root, size, resize, channels)
+    try:
+        flags = numpy.fromfile(Path(folder) / f"{_stem(list_file, key)}.state", numpy.uint8)
+    except (OSError, ValueError):
+        flags = None
+    if flags is None or len(flags) != len(entries):
+        return numpy.zeros(len(entries), bool)
+    return flags == 1
+
+
 class ImageCache:
     """Resized uint8 images of one list, shared by the loader's worker threads.
 
@@ -59,7 +80,7 @@ class ImageCache:
     def __init__(self, folder, list_file, entries, root, size, resize, channels):
         self.folder = Path(folder)
         key = cache_key(entries, root, size, resize, channels)
-        stem = f"{Path(list_file).stem}-{key}"
+        stem = _stem(list_file, key)
         self.data_path = self.folder / f"{stem}.u8"
         self.shape = (len(entries), channels, size, size)
         meta = {"version": _VERSION, "list": os.path.abspath(list_file),

@@ -25,6 +25,8 @@ from mlimages.loader.transforms import place, replacement
 from mlimages.errors import MlimagesError
 
 log = logging.getLogger("mlimages.loader")
+_MAX_SKIPPED = 1000      # draws of known-bad images for one slot before giving up
+_SKIP_STRIDE = 1_000_003  # keeps the draws after a skip apart from the tried ones
 
 
 class LoaderError(MlimagesError, ValueError):
@@ -173,19 +175,26 @@ class Engine:
     def _usable(self, plan, slot, index, attempts):
         """(slot, index), or (slot, a replacement) while ``index`` is known to be unreadable."""
         count = len(self.labels)
+        if index in self.record.bad:
+            # Only images actually tried count as unreadable replacements: a draw that lands
+            # on an image already known to be bad is skipped, not tried (which of the list's
+            # images are known bad by now depends on which thread finished first).
+            attempts[slot] += 1
+        skipped = 0
         while index in self.record.bad:
             if len(self.record.bad) >= count:
                 raise LoaderError(f"none of the {count} images of the list can be read "
                                   f"(e.g. {self.record.failures[0].path}: "
                                   f"{self.record.failures[0].reason}); check the root folder")
-            attempts[slot] += 1
-            if attempts[slot] > self.opts.max_replacements:
+            if attempts[slot] > self.opts.max_replacements or skipped > _MAX_SKIPPED:
                 raise LoaderError(
                     f"{self.opts.max_replacements} replacement images in a row were unreadable "
                     f"({len(self.record.bad)} of {count} so far, last: "
                     f"{self.record.failures[-1].path}: {self.record.failures[-1].reason}); "
                     "check the list and the root folder")
-            index = replacement(self.seed, plan, slot, attempts[slot], count)
+            draw = attempts[slot] + skipped * _SKIP_STRIDE
+            index = replacement(self.seed, plan, slot, draw, count)
+            skipped += 1
         return slot, index
 
     def close(self):

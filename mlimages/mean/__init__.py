@@ -1,9 +1,10 @@
 """List file → mean image: ``.npy`` in Chainer's format, ``.png`` to look at, ``.json`` stats.
 
-Every image of the list is brought to the training size with the same :class:`ImageSpec` the
-loader (and so ``mlimages train``) uses by default — ``downscale`` to ``DEFAULT_SIZE`` — and
-summed.  The sums are exact integers (uint8 pixels into int64), so the mean does not depend on
-the number of workers or on the order in which chunks finish: only the final division rounds.
+Every image of the list is brought to the training size by an :class:`ImageSpec` (default:
+``downscale`` to ``DEFAULT_SIZE``) and summed; the size and resize mode are recorded in the
+``.json``, where ``mlimages train`` takes them from, so that its loader does the same.  The
+sums are exact integers (uint8 pixels into int64), so the mean does not depend on the number
+of workers or on the order in which chunks finish: only the final division rounds.
 
 The files written and the one reader of ``mean.npy``: :mod:`mlimages.mean.files`.
 """
@@ -11,7 +12,6 @@ The files written and the one reader of ``mean.npy``: :mod:`mlimages.mean.files`
 import dataclasses
 import multiprocessing
 import os
-import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import NamedTuple
 
@@ -21,7 +21,8 @@ from tqdm import tqdm
 from mlimages import listfile
 from mlimages.image import ImageError, open_image
 from mlimages.defaults import RESIZE_MODES
-from mlimages.mean.files import (check_outputs, output_paths, read_mean,  # noqa: F401
+from mlimages.mean.files import (check_outputs, info_path, list_companions,  # noqa: F401
+                                 mean_npy, output_paths, read_mean, read_mean_info,
                                  write_mean, write_mean_npy)
 from mlimages.mean.options import MeanError, MeanOptions  # noqa: F401 (re-exported)
 
@@ -95,14 +96,13 @@ def _sum_chunk(root, items, spec):
 
 
 def _mp_context():
-    """fork when this process runs no other thread (fast start), else forkserver.
+    """forkserver (spawn where there is none): workers that inherit no thread and no file.
 
-    Forking a process that has other threads running can deadlock the child on a lock one of
-    them held; forkserver forks from a clean single-threaded server instead.
+    A forked worker would hold every file this process has open and could deadlock on a lock
+    one of its threads held (NumPy's BLAS starts threads at import; Python 3.12 warns about
+    such forks).
     """
     methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
@@ -151,11 +151,9 @@ def compute_mean(list_file, root=".", opts=None, progress=True):
     workers = min(opts.workers or os.cpu_count() or 1, len(entries))
     parts = []
     with ProcessPoolExecutor(workers, mp_context=_mp_context()) as pool:
-        # Submitting starts the workers, before tqdm starts its monitor thread: a fork
-        # context must fork a single-threaded process.
         futures = {pool.submit(_sum_chunk, str(root), items, spec): len(items)
                    for items in _chunks(entries, workers, opts.chunk)}
-        # No tqdm object at all without progress: even a disabled one starts that thread.
+        # No tqdm object at all without progress: even a disabled one starts a thread.
         bar = tqdm(total=len(entries), unit="img", desc="mean", leave=False) if progress else None
         try:
             for future in as_completed(futures):
@@ -192,8 +190,11 @@ def _combine(parts, entries, opts, list_file, root):
         options=opts)
 
 
-def mean_image(list_file, root=".", out="mean.png", opts=None, progress=True):
+def mean_image(list_file, root=".", out=".", opts=None, progress=True):
     """Compute the mean of ``list_file`` and write every output file (the CLI's one call).
+
+    ``out`` is a folder (``mean.npy``, ``mean.png``, ``mean.json`` are written in it) or a
+    name ending in ``.png``/``.npy`` (the files are named after it): :func:`output_paths`.
 
     Returns:
         MeanResult: with ``written`` filled.

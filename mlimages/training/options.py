@@ -8,7 +8,7 @@ default from these dataclasses, so each default is written here and nowhere else
 import dataclasses
 import numbers
 
-from mlimages.defaults import ARCH_NAMES, DEFAULT_ARCH
+from mlimages.defaults import ARCH_NAMES, DEFAULT_ARCH, RESIZE_MODES
 from mlimages.errors import MlimagesError
 
 
@@ -54,11 +54,15 @@ class TrainOptions:
 
     Attributes:
         train, val: list files (``path label``); val may be None (no evaluation).
-        root: folder the list paths are relative to.  mean: ``mean.npy`` (3, H, W) RGB.
+        root: folder the list paths are relative to.  mean: ``mean.npy`` (3, H, W) RGB, or
+            the folder of ``mlimages mean --out DIR``.
         label_def: class names; default ``label_def.txt`` beside the train list.
         out: output folder.  arch: a name in ``mlimages.models.ARCHS``.
         epoch, batchsize, val_batchsize: run length and batch sizes.
         crop: input side; default the architecture's ``insize``.
+        size, resize: the side images are brought to before cropping, and how; None: from
+            the mean's ``.json`` (:mod:`mlimages.training.imagesize`); a run's ``args.json``
+            records them as found.
         lr, momentum, weight_decay: MomentumSGD and its WeightDecay hook.
         lr_decay, lr_decay_every: lr *= lr_decay every lr_decay_every epochs.
         log_interval: iterations between log lines (there is also one per epoch).
@@ -69,6 +73,10 @@ class TrainOptions:
         cache: folder for the loaders' memory-mapped caches of resized images
             (:mod:`mlimages.loader.cache`): the first epoch decodes and stores every image, later
             epochs and later runs only crop, flip and subtract. None: decode every epoch.
+        max_missing: the fraction of a list that may be missing before the run starts
+            (:mod:`mlimages.training.preflight`); more is an error, fewer a warning.
+        rewrite_prefix: (OLD, NEW) pairs: a listed path under the folder OLD is read under
+            NEW instead (lists made on another machine); the first rule that matches wins.
     """
 
     train: str
@@ -94,16 +102,22 @@ class TrainOptions:
     seed: "int | None" = None
     finetune: FinetuneOptions = FinetuneOptions()
     cache: "str | None" = None
+    size: "int | None" = None
+    resize: "str | None" = None
+    max_missing: float = 0.05
+    rewrite_prefix: tuple = ()
 
     def __post_init__(self):
         if self.arch not in ARCH_NAMES:
             raise TrainError(f"arch={self.arch!r}: choose one of {', '.join(ARCH_NAMES)}")
         positive = ("epoch", "batchsize", "val_batchsize", "log_interval",
                     "snapshot_interval", "keep", "lr_decay_every")
-        for name in positive + (("crop",) if self.crop is not None else ()):
+        optional = tuple(n for n in ("crop", "size") if getattr(self, n) is not None)
+        for name in positive + optional:
             value = getattr(self, name)
             if not _is_int(value) or value < 1:
                 raise TrainError(f"{name}={value!r}: must be an integer of at least 1")
+        self._check_inputs_options()
         if not (self.lr > 0 and 0 <= self.momentum < 1 and self.weight_decay >= 0
                 and 0 < self.lr_decay <= 1):
             raise TrainError(f"lr={self.lr}, momentum={self.momentum}, weight_decay="
@@ -111,6 +125,22 @@ class TrainOptions:
                              "0 <= momentum < 1, weight_decay >= 0, 0 < lr_decay <= 1")
         if isinstance(self.finetune, dict):
             object.__setattr__(self, "finetune", FinetuneOptions(**self.finetune))
+
+    def _check_inputs_options(self):
+        """resize, max_missing and rewrite_prefix (a JSON list of pairs becomes a tuple)."""
+        if self.resize is not None and self.resize not in RESIZE_MODES:
+            raise TrainError(f"resize={self.resize!r}: choose one of {', '.join(RESIZE_MODES)}")
+        if isinstance(self.max_missing, bool) or not isinstance(self.max_missing, numbers.Real) \
+                or not 0 <= self.max_missing <= 1:
+            raise TrainError(f"max_missing={self.max_missing!r}: a fraction in [0, 1] of a list "
+                             "(0.05: up to 5 % of the listed images may be missing)")
+        rules = self.rewrite_prefix
+        if isinstance(rules, str) or not all(
+                isinstance(r, (list, tuple)) and len(r) == 2 and r[0]
+                and all(isinstance(p, str) for p in r) for r in rules):
+            raise TrainError(f"rewrite_prefix={rules!r}: expected (OLD, NEW) pairs of "
+                             "folders, OLD not empty (the flag: --rewrite-prefix OLD=NEW)")
+        object.__setattr__(self, "rewrite_prefix", tuple(tuple(r) for r in rules))
 
     def to_json(self):
         return dataclasses.asdict(self)

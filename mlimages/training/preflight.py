@@ -5,7 +5,8 @@ epoch; a list with a sixth of its files missing trained to the end with exit sta
 warnings scrolled away. :func:`count_missing` stats every listed file (thousands a second, no
 decoding) and :func:`check_missing` stops the run when more than ``max_missing`` of a list is
 missing, naming the first few paths and, when the paths look made on another machine, the
-prefix they share.
+prefix they share and the flag that moves it (``--rewrite-prefix OLD=NEW``, applied by
+:func:`rewritten`).
 """
 
 import os
@@ -34,19 +35,46 @@ class Missing(NamedTuple):
         return len(self.paths) / self.total if self.total else 0.0
 
 
-def count_missing(list_file, root):
+def rewritten(entries, rules):
+    """``entries`` with each path under a rule's OLD folder moved under its NEW one.
+
+    Args:
+        entries: list of :class:`mlimages.listfile.Entry`.
+        rules: (OLD, NEW) pairs (:func:`mlimages.listfile.parse_prefix_rule`); for each entry
+            the first rule that matches is applied (:func:`mlimages.listfile.rewrite_prefix`).
+
+    Returns:
+        list of Entry, in the order of ``entries``.
+    """
+    if not rules:
+        return list(entries)
+    out = []
+    for entry in entries:
+        moved = (listfile.rewrite_prefix([entry], old, new)[0] for old, new in rules)
+        out.append(next((m for m in moved if m != entry), entry))
+    return out
+
+
+def count_missing(list_file, root, rules=(), cached=None):
     """Stat every entry of ``list_file`` under ``root``; returns Missing.
 
-    A path that exists but is not a regular file (a folder) counts as missing.
+    ``rules`` ((OLD, NEW) pairs) move paths first, as :func:`rewritten`; the missing paths
+    are then given as moved. ``cached``: a function of those entries that tells, per entry,
+    whether the loader's cache holds the image already (it then needs no file:
+    :func:`mlimages.loader.cache.stored`). A path that exists but is not a regular file (a
+    folder) counts as missing.
     """
-    entries = listfile.read_list(list_file)
+    entries = rewritten(listfile.read_list(list_file), rules)
+    held = cached(entries) if cached is not None else [False] * len(entries)
     root = str(root)
-    missing = [e.path for e in entries if not os.path.isfile(os.path.join(root, e.path))]
+    missing = [e.path for e, h in zip(entries, held)
+               if not h and not os.path.isfile(os.path.join(root, e.path))]
     return Missing(str(list_file), len(entries), missing)
 
 
-def check_missing(found, root, max_missing):
-    """Raise TrainError when more than ``max_missing`` (a fraction) of a list is missing.
+def check_missing(found, root, max_missing, rules=()):
+    """Raise TrainError when more than ``max_missing`` (a fraction) of a list is missing;
+    ``rules``: the (OLD, NEW) pairs ``found`` was counted with, named in the hint.
 
     Returns:
         a one-line warning (str) when some but not too many are missing, else None.
@@ -59,18 +87,22 @@ def check_missing(found, root, max_missing):
     if found.fraction <= max_missing:
         return what + "; they will be skipped"
     raise TrainError(f"{what}; more than --max-missing {max_missing:g} of the list. "
-                     + hint(found.paths, root))
+                     + hint(found.paths, root, rules))
 
 
-def hint(paths, root):
-    """What to try, from how the missing paths look."""
+def hint(paths, root, rules=()):
+    """What to try, from how the missing paths look (and the rules they were moved by)."""
+    given = ("; the paths shown are as moved by --rewrite-prefix "
+             + " ".join(f"{old}={new}" for old, new in rules)) if rules else ""
     absolute = [p for p in paths if os.path.isabs(p)]
     if absolute:
-        prefix = os.path.commonpath(absolute)
+        prefix = os.path.commonpath([os.path.dirname(p) for p in absolute])
         return (f"The list holds absolute paths under {prefix}, which this machine lacks: "
-                "the list was probably made on another machine; rewrite that prefix to where "
-                "the images are here, or make the list again with `mlimages label`")
+                "the list was probably made on another machine; give --rewrite-prefix "
+                f"{prefix}=DIR (DIR: where those images are here), or make the list again "
+                f"with `mlimages label`{given}")
     if not Path(root).is_dir():
-        return f"--root {root} is not a folder: give the folder the list's paths start from"
+        return (f"--root {root} is not a folder: give the folder the list's paths start "
+                f"from{given}")
     return (f"Check that --root {root} is the folder the list's paths start from (the one "
-            "given to `mlimages label`), or raise --max-missing to train without them")
+            f"given to `mlimages label`), or raise --max-missing to train without them{given}")

@@ -58,10 +58,10 @@ class TrainResult(NamedTuple):
     """What a run did.
 
     Attributes: out (Path), iteration, epoch (float, epoch_detail), finished (reached
-    ``epoch``), interrupted (stopped on request or KeyboardInterrupt), last (the last finished
-    epoch as :func:`~mlimages.training.report.last_epoch` reads it, dict), snapshot (Path of
-    the latest trainer snapshot, or None), loaded (LoadReport or None), frozen (list of layer
-    names).
+    ``epoch``), interrupted (stopped on request or KeyboardInterrupt), last (dict: the last
+    epoch, :func:`~mlimages.training.report.last_epoch`), snapshot (Path of the latest trainer
+    snapshot, or None), loaded (LoadReport or None), frozen (list of layer names), skipped
+    (the loaders' :class:`mlimages.loader.Failure` of each image they skipped, this process's).
     """
 
     out: Path
@@ -77,6 +77,7 @@ class TrainResult(NamedTuple):
     ranks: int = 1
     batchsize: int = 32
     lr: float = 0.01
+    skipped: tuple = ()
 
 
 # ------------------------------------------------------------------ model
@@ -148,9 +149,8 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False):
         resume: a trainer snapshot, or an output folder (its latest snapshot).
         stop: an object with ``is_set()`` (a ``threading.Event``); when set, the run ends
             after the current iteration with a snapshot.  The CLI sets it on Ctrl-C.
-        progress: False: print nothing; True: the start line, a row per epoch and, on a
-            terminal, a progress bar (:mod:`mlimages.training.screen`); ``"intervals"``: also
-            a row every ``opts.log_interval`` iterations.
+        progress: False, True (the start line, a row per epoch, a bar on a terminal) or
+            ``"intervals"`` (also interval rows): :mod:`mlimages.training.screen`.
         distributed (bool): one rank of an ``mpiexec`` job (:mod:`mlimages.training.distributed`):
             ``opts.batchsize`` is per rank; a failure on any rank ends every rank.
 
@@ -165,8 +165,7 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False):
     from mlimages.training.distributed import AnyRankStop, abort_on_error, communicator, cpu_share
     ranks = communicator(opts.gpu)
     with abort_on_error(ranks), cpu_share(ranks, opts.gpu):
-        return _train(opts, resume, AnyRankStop(stop, ranks), ranks.rank == 0 and progress,
-                      ranks)
+        return _train(opts, resume, AnyRankStop(stop, ranks), ranks.rank == 0 and progress, ranks)
 
 
 def _train(opts, resume, stop, progress, ranks):
@@ -174,6 +173,7 @@ def _train(opts, resume, stop, progress, ranks):
     lead = ranks is None or ranks.rank == 0  # the one process that writes
     size = 1 if ranks is None else ranks.size
     inputs = check_inputs(opts, resume, ranks)
+    opts = inputs.opts  # the image size and resize mode as found (the mean's .json)
     model, optimizer, report, frozen = _model_and_optimizer(opts, inputs, ranks)
     train_iter, val_iter = make_iterators(opts, inputs.crop, inputs.mean, ranks)
     updater = training.updaters.StandardUpdater(
@@ -191,13 +191,13 @@ def _train(opts, resume, stop, progress, ranks):
     return TrainResult(Path(opts.out), updater.iteration, updater.epoch_detail, finished,
                        interrupted or not finished, last_epoch(entries),
                        latest_snapshot_or_none(opts.out), report, frozen,
-                       0 if ranks is None else ranks.rank, size, opts.batchsize, opts.lr)
+                       0 if ranks is None else ranks.rank, size, opts.batchsize, opts.lr,
+                       tuple(train_iter.failures + (val_iter.failures if val_iter else [])))
 
 
 def _extend(trainer, opts, model, val_iter, device, table, ranks=None, lead=True):
-    """Register every extension (``table``: the EpochTable, or None); returns the two snapshot
-    extensions (none unless ``lead``: of a distributed run's ranks, only rank 0 logs, plots,
-    prints and snapshots)."""
+    """Register every extension (``table``: an EpochTable or None); returns the snapshot ones
+    (none unless ``lead``: of a distributed run's ranks, rank 0 alone logs and snapshots)."""
     every = (opts.log_interval, "iteration"), (1, "epoch")
     if val_iter is not None:
         evaluator = ImageEvaluator(val_iter, model, converter=converter, device=device,
@@ -287,6 +287,11 @@ def summary(result):
         lines.append("re-initialised: " + (", ".join(result.loaded.reinitialised) or "none"))
     if result.frozen:
         lines.append("frozen: " + ", ".join(result.frozen))
+    if result.skipped:
+        shown = "; ".join(f"{f.path}: {f.reason}" for f in result.skipped[:3])
+        lines.append(f"skipped {len(result.skipped)} unreadable image"
+                     f"{'s' if len(result.skipped) > 1 else ''}, each replaced by another: "
+                     + shown + ("; ..." if len(result.skipped) > 3 else ""))
     lines.append(f"outputs in {result.out}/: model.npz, log, log.csv, curves.png (loss.png, "
                  "accuracy.png), args.json")
     if result.snapshot:

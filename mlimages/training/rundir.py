@@ -88,7 +88,7 @@ def write_run_files(opts, names, mean, crop, ranks=1):
     listfile.write_label_def(out / LABEL_DEF, names)
     write_mean_npy(out / MEAN, mean)
     record = {"options": _absolute(opts).to_json(), "crop": crop,
-              "image_size": list(mean.shape[1:]), "resize": DEFAULT_RESIZE,
+              "image_size": list(mean.shape[1:]), "resize": opts.resize or DEFAULT_RESIZE,
               "n_classes": len(names), "mlimages": __version__,
               "ranks": ranks, "effective_batchsize": opts.batchsize * ranks}
     atomic_write_text(out / ARGS, json.dumps(record, indent=2) + "\n")

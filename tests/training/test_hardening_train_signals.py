@@ -16,11 +16,12 @@ def snapshots(out):
     return sorted(Path(out).glob("snapshot_iter_*"))
 
 
-def start(data, out, quiet=True):
+def start(data, out, quiet=True, **popen):
     args = cli_args(data, out, "--crop", "32", "--epoch", "50", "--snapshot-interval", "2")
     if not quiet:
         args.remove("--quiet")
-    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            **popen)
 
 
 def wait_for_snapshot(proc, out, timeout=120):
@@ -66,3 +67,18 @@ def test_a_broken_stdout_pipe_loses_the_output_not_the_run_item9(small_dataset, 
     proc.wait(timeout=120)
     assert_settled(out, proc.returncode, err)
     assert "Exception ignored" not in err and "BrokenPipeError" not in err
+
+
+def test_under_nohup_a_closed_terminal_does_not_stop_the_run(small_dataset, tmp_path):
+    # `nohup mlimages train ...` starts with SIGHUP ignored: the run must go on.
+    out = tmp_path / "out"
+    proc = start(small_dataset, out,
+                 preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    wait_for_snapshot(proc, out)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(1.0)
+    assert proc.poll() is None, proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert_settled(out, proc.returncode, err)
+    assert "SIGHUP" not in err

@@ -1,0 +1,92 @@
+"""The process-wide state a command runs under, set only here (never in the library).
+
+* :func:`outputs_may_break`: ``sys.stdout``/``sys.stderr`` whose reader may go away;
+* :func:`termination_interrupts`: SIGTERM and SIGHUP do what Ctrl-C does.
+"""
+
+import contextlib
+import errno
+import os
+import signal
+import sys
+import threading
+
+
+class _MayBreak:
+    """A text stream (``sys.stdout``, ``sys.stderr``) whose reader may go away: after the
+    first write that fails with EPIPE or EIO (``| tee log`` killed by the Ctrl-C that also
+    stops a training run; a closed terminal) everything is written to /dev/null instead, so
+    that the command finishes its work (a training run its snapshot and model.npz)."""
+
+    def __init__(self, stream):
+        self._stream, self.broken = stream, False
+
+    def write(self, text):
+        if not self.broken:
+            try:
+                return self._stream.write(text)
+            except OSError as e:
+                self._break(e)
+        return len(text)
+
+    def flush(self):
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except OSError as e:
+                self._break(e)
+
+    def _break(self, error):
+        if error.errno not in (errno.EPIPE, errno.EIO):
+            raise error
+        self.broken = True
+        try:  # the interpreter's flush at exit then writes to /dev/null too
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
+@contextlib.contextmanager
+def outputs_may_break():
+    """``sys.stdout`` and ``sys.stderr`` as :class:`_MayBreak` streams while a command runs."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _MayBreak(sys.stdout), _MayBreak(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+@contextlib.contextmanager
+def termination_interrupts():
+    """While it is entered, SIGTERM and SIGHUP do what SIGINT does; yields the list their
+    numbers go to, and puts the previous handlers back on exit.
+
+    SIGINT's handler at the time of the signal runs: a KeyboardInterrupt, or, while
+    ``asyncio.run`` runs (gather), the cancellation that lets the run settle.  A signal this
+    process was started with ignored stays ignored; outside the main thread nothing changes.
+    """
+    received, previous = [], {}
+
+    def interrupt(signum, frame):
+        received.append(signum)
+        on_sigint = signal.getsignal(signal.SIGINT)
+        if not callable(on_sigint):  # SIGINT ignored (a background job): interrupt anyway
+            raise KeyboardInterrupt
+        on_sigint(signal.SIGINT, frame)
+
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            signum = getattr(signal, name, None)
+            if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+                previous[signum] = signal.signal(signum, interrupt)
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

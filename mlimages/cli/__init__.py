@@ -62,10 +62,14 @@ def build_parser(command=None):
         description="Image dataset preparation and CNN training: "
                     "gather -> label -> mean -> train.")
     parser.add_argument("--version", action="version", version=f"mlimages {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="debug logging (mlimages' own)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, cmd in COMMANDS.items():
         p = sub.add_parser(name, help=cmd.help, formatter_class=_Formatter)
+        # After the command name too; SUPPRESS: not given there, the value before it stands.
+        p.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="debug logging (mlimages' own; also before the command name)")
         if command is None or name == command:
             cmd.add(p)
     return parser
@@ -89,8 +93,9 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # -v: mlimages' own debug lines, not those of every library (matplotlib's font search).
+    logging.getLogger("mlimages").setLevel(logging.DEBUG if args.verbose else logging.NOTSET)
     with outputs_may_break(), termination_interrupts() as received:
         try:
             return COMMANDS[args.command].run(args) or 0

@@ -7,7 +7,7 @@ the options given again (they replace OUT/args.json's) from the defaults.
 
 import sys
 
-from mlimages.cli._args import _Given, _names, add_field, field_values, options_from
+from mlimages.cli._args import _Given, _names, add_field, default, field_values, options_from
 
 HELP = "train a CNN (Chainer Trainer) on list files; snapshots, logs, plots, resume"
 
@@ -17,14 +17,18 @@ random crops and flips; evaluates on --val every epoch. Images are brought
 to the size and with the resize mode recorded in the mean's .json (written
 by `mlimages mean`; --size and --resize say them again). Before the first
 iteration every listed image is looked for: more than --max-missing of a
-list missing stops the run, fewer are named and skipped. Writes the log
-(JSON and CSV), loss/accuracy plots, snapshots every epoch and every
---snapshot-interval iterations (last --keep kept), and model.npz,
-label_def.txt, mean.npy and args.json for `mlimages predict`. With --val,
-model_best.npz is the network at its best --best figure (best.json says
-which epoch); --patience N stops after N epochs without improvement.
-An --out that holds a run is refused: continue it with --resume, or
-replace it with --overwrite.
+list missing stops the run, fewer are named and skipped. Prints what it
+found, then one row per epoch (loss, acc, val_loss, val_acc, lr, time in
+seconds; a row every --log-interval iterations too when that is given,
+marked "(interval)") and, on a terminal, a progress bar on stderr.
+Writes the log (JSON and CSV), curves.png (loss and accuracy by epoch,
+the best epoch marked; also loss.png and accuracy.png), snapshots every
+epoch and every --snapshot-interval iterations (last --keep kept), and
+model.npz, label_def.txt, mean.npy and args.json for `mlimages predict`.
+With --val, model_best.npz is the network at its best --best figure
+(best.json says which epoch); --patience N stops after N epochs without
+improvement. An --out that holds a run is refused: continue it with
+--resume, or replace it with --overwrite.
 Ctrl-C, SIGTERM or SIGHUP stops after the current iteration with a
 snapshot and model.npz (exit status 130); output lost to a closed pipe
 (`| tee log` killed by the same Ctrl-C) does not stop the run.
@@ -43,7 +47,9 @@ def add(p):
                    help="one rank of `mpiexec -n N mlimages train ... --distributed`: data-"
                         "parallel over MPI (ChainerMN); --batchsize is per rank, the effective "
                         "batch is N times it; needs pip install mpi4py mpich")
-    p.add_argument("--quiet", action="store_true", help="no table and no progress bar")
+    p.add_argument("--quiet", action="store_true",
+                   help="print only the final summary: no start line, no epoch table, no "
+                        "progress bar")
 
 
 def _add_data(p):
@@ -74,7 +80,8 @@ def _add_optimisation(p):
     from mlimages.training.options import TrainOptions as T
     g = {"action": _Given}
     add_field(p, "--arch", T, choices=ARCH_NAMES, **g, help="network")
-    add_field(p, "--epoch", T, type=int, **g, help="epochs to train")
+    p.add_argument("--epoch", "--epochs", type=int, default=default(T, "epoch"), **g,
+                   help="epochs to train")
     add_field(p, "--batchsize", T, type=int, **g, help="training mini-batch size")
     add_field(p, "--val-batchsize", T, type=int, **g, help="validation batch size")
     add_field(p, "--crop", T, type=int, **g, help="input side (default: the network's own, "
@@ -96,7 +103,8 @@ def _add_run_control(p):
     from mlimages.training.options import BEST_METRICS, TrainOptions as T
     g = {"action": _Given}
     add_field(p, "--log-interval", T, type=int, **g,
-              help="iterations between log lines (there is also one per epoch)")
+              help="iterations between entries of the log files (there is also one per "
+                   "epoch); given, also between printed rows marked (interval)")
     add_field(p, "--snapshot-interval", T, type=int, **g,
               help="iterations between snapshots (there is also one per epoch)")
     add_field(p, "--keep", T, type=int, **g, help="snapshots of each kind kept")
@@ -178,6 +186,14 @@ def _resumed_options(args):
                                **rest)
 
 
+def _progress(args):
+    """What the run prints: nothing with --quiet; interval rows only when --log-interval is
+    given (its default still logs to the files every 100 iterations)."""
+    if args.quiet:
+        return False
+    return "intervals" if "log_interval" in getattr(args, "given", set()) else True
+
+
 #: The signals that stop a run after the current iteration, with a snapshot and model.npz:
 #: Ctrl-C, `kill` (and schedulers, systemd), a closed terminal or ssh session.
 STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
@@ -209,7 +225,7 @@ def run(args):
     old = {s: signal.signal(s, request_stop) for s in signals
            if signal.getsignal(s) != signal.SIG_IGN}
     try:
-        result = train(opts, resume=args.resume, stop=stop, progress=not args.quiet,
+        result = train(opts, resume=args.resume, stop=stop, progress=_progress(args),
                        distributed=args.distributed, overwrite=args.overwrite)
     finally:
         for s, handler in old.items():

@@ -124,8 +124,7 @@ def run_demo(run_command, out="demo-output", quick=False):
            out / "mean.png", "--quiet"])
     _step(run_command, ["train", lists / "train.txt", "--val", lists / "val.txt", "--root", images,
            "--mean", out / "mean.npy", "--arch", "small", "--epoch", size.epochs,
-           "--batchsize", size.batchsize, "--log-interval", 10, "--seed", 0,
-           "--out", result, "--quiet"])
+           "--batchsize", size.batchsize, "--seed", 0, "--out", result])
     _step(run_command, ["predict", result, *sorted((web / "holdout").glob("*.jpg")), "--top", 2])
     _finish(out, result, time.monotonic() - started, size)
     return 0
@@ -142,7 +141,7 @@ Where things are:
   {out / 'images'}/          the gathered images, manifest.jsonl, summary.json
   {out / 'lists'}/           train.txt, val.txt, label_def.txt
   {out / 'mean.png'}         the mean image (mean.npy for training)
-  {result}/          model.npz, log, log.csv, loss.png, accuracy.png, snapshots
+  {result}/          model.npz, curves.png (loss and accuracy by epoch), log, log.csv, snapshots
 
 Next:
   mlimages inspect --arch alex --insize 227      the size arithmetic of AlexNet

@@ -18,6 +18,7 @@ the folders), ``split`` (stratified splits), ``verify`` (``--verify`` on a proce
 this one writes the lists and the summary.
 """
 
+import logging
 from pathlib import Path
 
 from mlimages import listfile
@@ -31,6 +32,8 @@ from mlimages.mean.files import list_companions
 
 __all__ = ["IMAGE_EXTENSIONS", "NESTED_MODES", "SPLITS", "LabelError", "LabelOptions", "LabelResult",
            "label_tree", "scan_tree", "spaces_warning", "summary_table", "verify_files"]
+
+log = logging.getLogger(__name__)
 
 
 def _merge_classes(out, names):
@@ -66,12 +69,29 @@ def label_tree(root, out, opts=None, progress=True):
         result.classes = _merge_classes(out, sorted(found)) if opts.append else sorted(found)
         index = {name: i for i, name in enumerate(result.classes)}
     result.splits = splits = stratified_splits(found, index, base, opts)
+    _warn_without_val(found, index, splits, opts)
     result.rejects = [(relative(p, base), r) for p, r in result.rejects]
     result.spaced_paths = [e.path for s in SPLITS for e in splits[s]
                            if any(c.isspace() for c in e.path)]
     _write_outputs(out, opts, result)
     _remove_stale(out, opts, result)
     return result
+
+
+def _warn_without_val(found, index, splits, opts):
+    """With ``opts.val`` > 0, log a warning naming the classes that got no validation image
+    (``round(n * val)`` is 0 for so few images): their accuracy would go unmeasured."""
+    if opts.val <= 0:
+        return
+    with_val = {e.label for e in splits["val"]}
+    small = [f"{name or f'label {opts.label}'} ({len(found[name])} image"
+             f"{'' if len(found[name]) == 1 else 's'})"
+             for name in sorted(found) if found[name] and index[name] not in with_val]
+    if small:
+        log.warning("no validation image for %d class%s: %s; --val %g of so few images "
+                    "rounds to none, so val.txt cannot measure them: add images to those "
+                    "classes or raise --val", len(small), "" if len(small) == 1 else "es",
+                    ", ".join(small), opts.val)
 
 
 def _write_outputs(out, opts, result):

@@ -13,10 +13,13 @@
 * ``best``         ``model_best.npz`` by a validation figure; ``--patience``
 * ``npz``          the one reader of ``.npz`` files (model, snapshots, weights): no pickle
 * ``metrics``      validation figures as means over images
+* ``report``       the epoch rows and the start line, from the log (no Chainer import)
+* ``screen``       what a run prints: the start line, a row per epoch, a progress bar
+* ``plots``        curves.png (loss and accuracy by epoch, the best epoch marked)
 * ``monitor``      Trainer extensions: log CSV, plots, NaN stop, RNG state, triggers
 * ``finetune``     weights from ``model.npz`` or Caffe, by layer and shape; freezing
 * ``caffe``        Caffe files: ``.caffemodel`` weights and ``.binaryproto`` means
 * ``distributed``  ``--distributed``: ChainerMN over MPI
 
-Every module but ``options`` imports Chainer; ``mlimages.training.run`` is what the CLI uses.
+``options`` and ``report`` import no Chainer; ``mlimages.training.run`` is what the CLI uses.
 """

@@ -1,23 +1,23 @@
 """Trainer extensions and triggers that ``mlimages.training.run`` wires in.
 
-* :class:`CsvLog`, :class:`Curves` and :func:`add_monitoring`: the log as CSV, the loss and
-  accuracy curves as PNG, the printed table and progress bar;
+* :class:`CsvLog` and :func:`add_monitoring`: the log as CSV, and the wiring of the log, the
+  curves (:mod:`~mlimages.training.plots`) and the printed table
+  (:mod:`~mlimages.training.screen`);
 * :class:`StopOnNonFinite`: a NaN or infinite loss ends the run before anything is saved;
 * :class:`GlobalRandomState`: NumPy's global random state travels in snapshots;
 * :class:`AnyOf`, :class:`StopWhen`: "every N iterations and every epoch", "the epoch count or
   a stop request".
 """
 
-import io
 import math
-import sys
 from pathlib import Path
 
 import numpy
 
 from mlimages._chainer import chainer, extensions, training
-from mlimages._fs import atomic_write_bytes, atomic_write_text
+from mlimages._fs import atomic_write_text
 from mlimages.errors import MlimagesError
+from mlimages.training.plots import Curves
 
 
 class AnyOf:
@@ -61,69 +61,15 @@ def _csv_value(value):
     return "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-class Curves(extensions.PlotReport):
-    """PlotReport drawing on its own Agg canvas: no pyplot, so nothing process-wide (the
-    matplotlib backend, open figures) is touched and it works without a display.
-
-    A point is added at every firing of its trigger; the PNG is redrawn at each epoch's end
-    and when the run ends (drawing costs about 0.3 s, too much for every log line).
-    """
-
-    _out = None
-    _stale = False
-
-    def __call__(self, trainer):
-        keys, summary = self._y_keys, self._summary
-        summary.add({k: trainer.observation[k] for k in keys if k in trainer.observation})
-        self._out = trainer.out
-        if trainer.is_before_training or self._trigger(trainer):
-            stats = {k: float(v) for k, v in summary.compute_mean().items()}
-            x = {"epoch": trainer.updater.epoch, "iteration": trainer.updater.iteration}
-            for k in keys:
-                if k in stats:
-                    self._data[k].append((x[self._x_key], stats[k]))
-                    self._stale = True
-            self._init_summary()
-        if self._stale and trainer.updater.is_new_epoch:
-            self.finalize()
-
-    def finalize(self):
-        if self._stale and self._out is not None:
-            atomic_write_bytes(Path(self._out) / self._file_name, self._draw())
-            self._stale = False
-
-    def _draw(self):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        figure = Figure(figsize=(6.4, 4.0))
-        FigureCanvasAgg(figure)
-        axes = figure.add_subplot(111)
-        axes.set_xlabel(self._x_key)
-        axes.grid(True)
-        for k in self._y_keys:
-            if self._data[k]:
-                xy = numpy.array(self._data[k])
-                axes.plot(xy[:, 0], xy[:, 1], marker="x" if len(xy) < 50 else None, label=k)
-        axes.legend(loc="best")
-        buffer = io.BytesIO()
-        figure.tight_layout()
-        figure.savefig(buffer, format="png")
-        return buffer.getvalue()
-
-
-def add_monitoring(trainer, log_trigger, plot_trigger, progress=True):
-    """Log (JSON and CSV), curves, and (with ``progress``) a printed table and progress bar,
-    on ``sys.stdout`` as it is now (Chainer's own default is the stdout it was imported with)."""
+def add_monitoring(trainer, log_trigger, table=None):
+    """The log (JSON and CSV), the curves (:mod:`~mlimages.training.plots`) and, when given,
+    the printed table and progress bar (a :class:`~mlimages.training.screen.EpochTable`)."""
     trainer.extend(extensions.observe_lr(), trigger=(1, "iteration"))
     trainer.extend(extensions.LogReport(trigger=log_trigger))
     trainer.extend(CsvLog())
-    for name, keys in (("loss", ("main/loss", "validation/main/loss")),
-                       ("accuracy", ("main/accuracy", "validation/main/accuracy"))):
-        trainer.extend(Curves(list(keys), x_key="iteration", trigger=plot_trigger(),
-                               filename=f"{name}.png"), name=f"plot_{name}")
-    if progress:
-        trainer.extend(extensions.PrintReport(list(CsvLog.COLUMNS), out=sys.stdout))
-        trainer.extend(extensions.ProgressBar(update_interval=10, out=sys.stdout))
+    trainer.extend(Curves(), name="curves")
+    if table is not None:
+        trainer.extend(table, name="table")
 
 
 class StopWhen:
@@ -137,7 +83,7 @@ class StopWhen:
         return done or (self.request is not None and self.request.is_set())
 
     def get_training_length(self):
-        return self.epochs, "epoch"  # for ProgressBar's ETA
+        return self.epochs, "epoch"
 
 
 class GlobalRandomState(training.Extension):

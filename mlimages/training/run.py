@@ -45,6 +45,8 @@ from mlimages.training.summary import summary  # noqa: F401 (the CLI's, re-expor
 from mlimages.training.rundir import (claim_out, clear_run, latest_snapshot_or_none,
                                       load_snapshot, materialise, remove_partial_snapshots,
                                       snapshot_extensions, snapshot_path, write_run_files)
+from mlimages.training.report import last_epoch
+from mlimages.training.screen import epoch_table
 from mlimages.training.runmodels import save_last_model
 from mlimages.training.rundir import load_options  # noqa: F401 (re-exported: the CLI's --resume)
 
@@ -59,11 +61,12 @@ class TrainResult(NamedTuple):
     """What a run did.
 
     Attributes: out (Path), iteration, epoch (float, epoch_detail), finished (reached
-    ``epoch``), interrupted (stopped on request or KeyboardInterrupt), last (the last log
-    entry, dict), snapshot (Path of the latest trainer snapshot, or None), loaded (LoadReport
-    or None), frozen (list of layer names), skipped (the loaders' :class:`mlimages.loader.Failure`
-    of each image they skipped, this process's), best (:class:`~mlimages.training.best.Best` of
-    ``model_best.npz``, or None), stopped (why ``patience`` ended the run, or None).
+    ``epoch``), interrupted (stopped on request or KeyboardInterrupt), last (dict: the last
+    epoch, :func:`~mlimages.training.report.last_epoch`), snapshot (Path of the latest trainer
+    snapshot, or None), loaded (LoadReport or None), frozen (list of layer names), skipped
+    (the loaders' :class:`mlimages.loader.Failure` of each image they skipped, this process's),
+    best (:class:`~mlimages.training.best.Best` of ``model_best.npz``, or None), stopped (why
+    ``patience`` ended the run, or None).
     """
 
     out: Path
@@ -153,7 +156,8 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False, overwr
         resume: a trainer snapshot, or an output folder (its latest snapshot).
         stop: an object with ``is_set()`` (a ``threading.Event``); when set, the run ends
             after the current iteration with a snapshot.  The CLI sets it on Ctrl-C.
-        progress (bool): print the table of log lines and a progress bar.
+        progress: False, True (the start line, a row per epoch, a bar on a terminal) or
+            ``"intervals"`` (also interval rows): :mod:`mlimages.training.screen`.
         distributed (bool): one rank of an ``mpiexec`` job (:mod:`mlimages.training.distributed`):
             ``opts.batchsize`` is per rank; a failure on any rank ends every rank.
         overwrite (bool): when ``opts.out`` holds another run, remove its files
@@ -172,7 +176,7 @@ def train(opts, resume=None, stop=None, progress=True, distributed=False, overwr
     from mlimages.training.distributed import AnyRankStop, abort_on_error, communicator, cpu_share
     ranks = communicator(opts.gpu)
     with abort_on_error(ranks), cpu_share(ranks, opts.gpu):
-        return _train(opts, resume, AnyRankStop(stop, ranks), progress and ranks.rank == 0,
+        return _train(opts, resume, AnyRankStop(stop, ranks), ranks.rank == 0 and progress,
                       ranks, overwrite)
 
 
@@ -192,7 +196,8 @@ def _train(opts, resume, stop, progress, ranks, overwrite=False):
             else None)
     trainer = training.Trainer(updater, StopWhen(opts.epoch, StopRequests(stop, best)),
                                out=opts.out)
-    snapshots = _extend(trainer, opts, model, val_iter, inputs.device, progress, ranks, lead)
+    table = epoch_table(opts, len(inputs.names), model, inputs.device, lead and progress)
+    snapshots = _extend(trainer, opts, model, val_iter, inputs.device, table, ranks, lead)
     if best:
         trainer.extend(best, name="best", trigger=epoch_end)
     if inputs.snapshot is not None:
@@ -206,16 +211,16 @@ def _train(opts, resume, stop, progress, ranks, overwrite=False):
     finished, entries = _finish(trainer, opts, model, snapshots, interrupted, lead)
     stopped = best.reason() if best and best.is_set() and not finished else None
     return TrainResult(Path(opts.out), updater.iteration, updater.epoch_detail, finished,
-                       interrupted or not (finished or stopped), entries[-1] if entries else {},
+                       interrupted or not (finished or stopped), last_epoch(entries),
                        latest_snapshot_or_none(opts.out), report, frozen,
                        0 if ranks is None else ranks.rank, size, opts.batchsize, opts.lr,
                        tuple(train_iter.failures + (val_iter.failures if val_iter else [])),
                        best.best if best else None, stopped)
 
 
-def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=True):
-    """Register every extension; returns the two snapshot extensions (none unless ``lead``:
-    of the ranks of a distributed run, only rank 0 logs, plots and snapshots)."""
+def _extend(trainer, opts, model, val_iter, device, table, ranks=None, lead=True):
+    """Register every extension (``table``: an EpochTable or None); returns the snapshot ones
+    (none unless ``lead``: of a distributed run's ranks, rank 0 alone logs and snapshots)."""
     every = (opts.log_interval, "iteration"), (1, "epoch")
     if val_iter is not None:
         evaluator = ImageEvaluator(val_iter, model, converter=converter, device=device,
@@ -227,7 +232,7 @@ def _extend(trainer, opts, model, val_iter, device, progress, ranks=None, lead=T
     trainer.extend(GlobalRandomState())
     if not lead:
         return []
-    add_monitoring(trainer, AnyOf(*every), lambda: AnyOf(*every), progress=progress)
+    add_monitoring(trainer, AnyOf(*every), table)
     snapshots = snapshot_extensions(model.predictor, opts.keep)
     for i, ext in enumerate(snapshots):
         trainer.extend(ext, name=f"snapshot{i}",

@@ -60,7 +60,7 @@ log = logging.getLogger(__name__)
 ARGS, LABEL_DEF, MEAN = "args.json", "label_def.txt", "mean.npy"
 #: Every file a run writes under a fixed name (the snapshots are numbered).
 RUN_FILES = (ARGS, LABEL_DEF, MEAN, MODEL, CURRENT, BEST, BEST_RECORD, "log", "log.csv",
-             "loss.png", "accuracy.png")
+             "loss.png", "accuracy.png", "curves.png")
 
 
 class RunFolder(NamedTuple):

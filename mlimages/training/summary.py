@@ -1,5 +1,6 @@
 """The few lines the CLI prints when a run ends: how it ended, its figures, where things are."""
 
+from mlimages.training.report import metrics_text
 from mlimages.training.runmodels import BEST
 
 
@@ -7,11 +8,8 @@ def summary(result):
     """A few lines on what a run did, for the CLI."""
     state = ("finished" if result.finished else "stopped early") + (
         " (interrupted)" if result.interrupted and result.finished else "")
-    last = result.last
-    metrics = "  ".join(f"{k}={last[k]:.4g}" for k in (
-        "main/loss", "main/accuracy", "validation/main/loss", "validation/main/accuracy")
-        if k in last)
-    lines = [f"{state} at iteration {result.iteration}, epoch {result.epoch:.2f}: {metrics}"]
+    lines = [f"{state} at iteration {result.iteration}, epoch {result.epoch:.2f}: "
+             f"{metrics_text(result.last, result.epoch)}"]
     if result.stopped:
         lines.append(f"stopped because {result.stopped}")
     if result.best is not None:
@@ -34,7 +32,7 @@ def summary(result):
                      + shown + ("; ..." if len(result.skipped) > 3 else ""))
     lines.append(f"outputs in {result.out}/: model.npz, "
                  + (f"{BEST}, best.json, " if result.best is not None else "")
-                 + "current.json, log, log.csv, loss.png, accuracy.png, args.json")
+                 + "current.json, log, log.csv, curves.png (loss.png, accuracy.png), args.json")
     if result.snapshot:
         lines.append(f"latest snapshot: {result.snapshot} (continue with --resume "
                      f"{result.out})")

@@ -55,7 +55,8 @@ def class_probabilities(network, run, paths, tta="none", batchsize=32, device=No
 
     Args:
         network: the run's network (logits), on ``device``.
-        run (RunFolder): its mean (3, S, S), crop, resize mode and class names.
+        run: its RunFolder (or anything with its ``mean`` (3, S, S), ``crop``, ``resize``
+            and ``names``, such as predict's Predictor).
         paths: image paths.  tta (str): "none", "flip" or "10crop".
         batchsize (int): network inputs per forward pass (at least one image's views).
         device: a ``chainer.backend.Device``; None: the CPU.

@@ -7,7 +7,8 @@ the image flipped, then cropped; the mean cropped at the same place, unflipped; 
 * ``none``: the centre crop;
 * ``flip``: the centre crop and its mirror;
 * ``10crop``: the 4 corner crops and the centre crop, each also mirrored (the classic
-  oversample of Caffe and Chainer's examples).
+  oversample of Caffe and Chainer's examples). With images the size of the crop the five
+  crops coincide, and ``10crop`` answers as ``flip`` does.
 """
 
 import numpy

@@ -174,3 +174,16 @@ def test_model_choice_reaches_the_figures(case, tmp_path):
     by_last = evaluate(best, listed, EvalOptions(root=str(root), model="last",
                                                  out=str(tmp_path / "l")))
     assert by_last.figures.correct == 5 and by_last.model == best / "model.npz"
+
+
+def test_flags_default_to_eval_options_and_build_them():
+    import dataclasses
+    from mlimages.cli import build_parser
+    from mlimages.cli._args import options_from
+    args = build_parser("evaluate").parse_args(["evaluate", "r", "l.txt"])
+    assert options_from(args, EvalOptions) == EvalOptions()
+    assert {f.name for f in dataclasses.fields(EvalOptions)} <= set(vars(args))
+    args = build_parser("evaluate").parse_args(["evaluate", "r", "l.txt", "--tta", "10crop",
+                                                "--model", "last", "--batchsize", "8"])
+    assert options_from(args, EvalOptions) == EvalOptions(tta="10crop", model="last",
+                                                          batchsize=8)

@@ -13,7 +13,9 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``models``    the networks by name; the article's layer-size arithmetic
 * ``training``  ``mlimages train``: the run, its output folder, device, monitor, fine-tuning,
   distributed
-* ``predict``   a training output folder -> top-k classes of images
+* ``evaluate``  a training output folder + a labelled list -> per-class figures, confusion
+  matrix, the most confident mistakes (files and pictures); TTA
+* ``predict``   a training output folder -> top-k classes of images, folders and lists
 * ``info``      versions, BLAS kernel, CUDA, and known-slow set-ups
 * ``demo``      the demo, its generated task and the one fake image host
 * ``cli``       the command line: parse, call one library function, print

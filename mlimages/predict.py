@@ -2,33 +2,41 @@
 
 A training output folder holds everything needed (read by :mod:`mlimages.training.rundir`):
 ``args.json`` (architecture, crop, image size), ``label_def.txt``, ``mean.npy`` and the
-model files.  The model used is the run's best (``model_best.npz``) when it kept one, else its
-last (the file ``current.json`` names); ``model="last"``, ``"best"`` or a path picks another
-(:func:`mlimages.training.runmodels.choose_model`).  Each image is prepared exactly as the
-validation loader prepares it, with the loader's own functions: brought to the training image
-size, center cropped, mean subtracted, scaled by 1/255.  An image that cannot be read gives a
-Prediction with its error; the others are still classified.
+weights (``model`` chooses them, as in ``mlimages evaluate``: :mod:`mlimages.evaluate.model`).
+Each image is prepared exactly as the validation loader prepares it, with the loader's own
+functions: brought to the training image size, centre cropped, mean subtracted, scaled by
+1/255 (``tta`` averages more views: :mod:`mlimages.evaluate.tta`).
+
+Inputs, in any mix and kept in the order given: image files; folders (every file with an
+image extension below them, recursively, in sorted order); list files (``path label`` lines,
+the paths relative to ``root``: a file with another extension whose content is text). An
+image that cannot be read gives a Prediction with its error; the others are still classified.
 """
 
-import logging
+import csv
+import io
+import os
+from pathlib import Path
 from typing import NamedTuple
 
-import numpy
-
-from mlimages._chainer import chainer, F
+from mlimages import listfile
+from mlimages._fs import atomic_write_text
 from mlimages.defaults import DEFAULT_RESIZE
 from mlimages.errors import MlimagesError
-from mlimages.image import REASONS, ImageError, ImageSpec, open_image
-from mlimages.loader.transforms import crop_params, place
-from mlimages.mean import MeanError
-from mlimages.training.options import TrainError
-from mlimages.training.rundir import load_network, load_run
+from mlimages.evaluate.infer import class_probabilities
+from mlimages.evaluate.metrics import top_k
+from mlimages.evaluate.model import load_model
+from mlimages.evaluate.options import EvalOptions
+from mlimages.evaluate.tta import make_views, read_chw, view_params
+from mlimages.label.options import IMAGE_EXTENSIONS
+from mlimages.training.rundir import load_options
 
-log = logging.getLogger(__name__)
+_SNIFF = 4096  # bytes read to tell a list file (text) from an image
 
 
 class PredictError(MlimagesError, ValueError):
-    """A training output folder that cannot be used for prediction."""
+    """A training output folder that cannot be used for prediction, or an input that cannot
+    be expanded (an empty folder)."""
 
 
 class Guess(NamedTuple):
@@ -39,12 +47,23 @@ class Guess(NamedTuple):
     prob: float
 
 
+class Item(NamedTuple):
+    """An image to classify: its path, and the label and list file when a list named it."""
+
+    path: str
+    label: "int | None" = None
+    source: "str | None" = None
+
+
 class Prediction(NamedTuple):
-    """The result for one image: ``top`` (list of Guess, best first), or ``error`` (str)."""
+    """The result for one image: ``top`` (list of Guess, best first), or ``error`` (str);
+    ``label`` and ``source``: the list's label and the list file, for images from a list."""
 
     path: str
     top: list
     error: "str | None" = None
+    label: "int | None" = None
+    source: "str | None" = None
 
 
 class Predictor(NamedTuple):
@@ -53,32 +72,27 @@ class Predictor(NamedTuple):
 
     model: object
     names: list
-    mean: numpy.ndarray
+    mean: object
     crop: int
     resize: str
 
 
-def load_result(result_dir, model=None):
-    """Load a ``mlimages train`` output folder (through :func:`mlimages.training.rundir.load_run`).
-
-    Args:
-        model: None (the best model when the run kept one, else the last), "best", "last", or
-            a model file of this run's network (a name in ``result_dir`` will do).
+def load_result(result_dir, model=EvalOptions.model):
+    """Load a ``mlimages train`` output folder with the weights ``model`` names (None: the
+    best model when the run kept one, else the last; "best", "last" or a path; see
+    :mod:`mlimages.evaluate.model`).
 
     Returns:
         Predictor: the network on the CPU, in its trained state.
 
     Raises:
-        PredictError: a file is missing, damaged or unreadable, the model file does not fit
-            the network or is not plain arrays (it is read without pickle), or the folder
-            names an older model file as its last than the newest one in it.
+        PredictError: a file is missing, damaged or unreadable, or the weights do not fit the
+            network or are not plain arrays (they are read without pickle).
     """
     try:
-        run = load_run(result_dir, model)
-        network = load_network(run)
-    except (TrainError, MeanError) as e:
+        run, network = load_model(result_dir, model)
+    except MlimagesError as e:  # TrainError, MeanError, EvalError: one line naming the file
         raise PredictError(str(e)) from None
-    log.info("model: %s", run.note)
     return Predictor(network, run.names, run.mean, run.crop, run.resize)
 
 
@@ -95,44 +109,125 @@ def preprocess(image, mean, crop, resize=DEFAULT_RESIZE):
         float32 (3, crop, crop): the center crop of (image - mean), times 1/255.
     """
     size = mean.shape[1]
-    chw = numpy.asarray(open_image(image, ImageSpec(size=size, resize=resize))).transpose(2, 0, 1)
-    tops, lefts, flips = crop_params(0, 0, 0, 1, size, crop, train=False)
-    out = numpy.empty((3, crop, crop), numpy.float32)
-    place(out, chw, mean, tops[0], lefts[0], flips[0], crop)
-    return out
+    return make_views(read_chw(image, size, resize), mean, crop,
+                      view_params(size, crop, "none"))[0]
 
 
-def predict(result_dir, images, top=5, batch_size=32, model=None):
-    """Top-``top`` classes with probabilities for each of ``images``, by the ``model`` of
-    :func:`load_result`.
+def expand_inputs(inputs, root="."):
+    """The images that ``inputs`` (image files, folders, list files) name, in order.
 
     Returns:
-        list of Prediction, in the order of ``images``.
+        list of Item.
+
+    Raises:
+        PredictError: a folder with no image file under it.
+        mlimages.listfile.ListFileError: a list file with a malformed line (file and line).
+    """
+    items = []
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            found = _images_under(path)
+            if not found:
+                raise PredictError(f"{path}: no image file under it (extensions: "
+                                   f"{' '.join(IMAGE_EXTENSIONS)})")
+            items += [Item(str(p)) for p in found]
+        elif _is_list(path):
+            items += [Item(os.path.join(root, e.path), e.label, str(path))
+                      for e in listfile.read_list(path)]
+        else:
+            items.append(Item(str(given)))
+    return items
+
+
+def _images_under(folder):
+    """The files with an image extension below ``folder``, sorted folder by folder."""
+    found = []
+    for top, _, files in os.walk(folder):
+        found += [Path(top) / f for f in files if Path(f).suffix.lower() in IMAGE_EXTENSIONS]
+    return sorted(found, key=lambda p: p.parts)
+
+
+def _is_list(path):
+    """A file whose extension is not an image's and whose first bytes are UTF-8 text."""
+    if path.suffix.lower() in IMAGE_EXTENSIONS or not path.is_file():
+        return False
+    try:
+        with open(path, "rb") as f:
+            head = f.read(_SNIFF)
+    except OSError:
+        return False
+    if not head or b"\0" in head:
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return len(head) == _SNIFF and e.start >= _SNIFF - 3   # a character cut at the end
+    return True
+
+
+def predict(result_dir, images, top=5, batch_size=32, *, model=EvalOptions.model,
+            tta=EvalOptions.tta, root=None):
+    """Top-``top`` classes with probabilities for each image that ``images`` names.
+
+    Args:
+        images: image files, folders and list files (:func:`expand_inputs`).
+        model: "best", "last" or a weights file.  tta: "none", "flip" or "10crop".
+        root: folder the paths of list files are relative to; None: the run's ``--root``.
+
+    Returns:
+        list of Prediction, in the order of the expanded inputs.
     """
     predictor = load_result(result_dir, model)
+    if root is None:
+        root = load_options(result_dir).root
+    items = expand_inputs(images, root)
     k = max(1, min(top, len(predictor.names)))
-    results, batch = [None] * len(images), []
-    for i, path in enumerate(images):
-        try:
-            x = preprocess(path, predictor.mean, predictor.crop, predictor.resize)
-            batch.append((i, x))
-        except ImageError as e:
-            detail = f" ({e.detail})" if e.detail else ""
-            results[i] = Prediction(str(path), [], f"{e.reason}{detail}: {REASONS[e.reason]}")
-        if len(batch) == batch_size or (batch and i == len(images) - 1):
-            _classify(predictor, batch, images, k, results)
-            batch = []
+    scored = class_probabilities(predictor.model, predictor, [i.path for i in items], tta,
+                                 batch_size)
+    results = [None] * len(items)
+    for u in scored.unreadable:
+        item = items[u.index]
+        results[u.index] = Prediction(item.path, [], u.reason, item.label, item.source)
+    for row, (i, best) in enumerate(zip(scored.kept, top_k(scored.probs, k))):
+        item = items[i]
+        guesses = [Guess(int(j), predictor.names[j], float(scored.probs[row, j])) for j in best]
+        results[i] = Prediction(item.path, guesses, None, item.label, item.source)
     return results
 
 
-def _classify(predictor, batch, images, k, results):
-    x = numpy.stack([x for _, x in batch])
-    with chainer.using_config("train", False), chainer.no_backprop_mode():
-        probs = F.softmax(predictor.model(x)).array
-    for (i, _), p in zip(batch, probs):
-        best = numpy.argsort(-p, kind="stable")[:k]
-        results[i] = Prediction(str(images[i]), [
-            Guess(int(j), predictor.names[j], float(p[j])) for j in best])
+class ListScore(NamedTuple):
+    """The accuracy on one list file: right and counted images, unreadable ones left out."""
+
+    source: str
+    correct: int
+    counted: int
+    unreadable: int
+
+
+def list_scores(predictions):
+    """A :class:`ListScore` for each list file among the sources of ``predictions``."""
+    scores = {}
+    for p in predictions:
+        if p.source is not None:
+            s = scores.setdefault(p.source, [0, 0, 0])
+            if p.error:
+                s[2] += 1
+            else:
+                s[0] += p.top[0].label == p.label
+                s[1] += 1
+    return [ListScore(source, *counts) for source, counts in scores.items()]
+
+
+def format_scores(scores):
+    """One line per list file: its accuracy, and the unreadable images not counted."""
+    lines = []
+    for s in scores:
+        figure = (f"accuracy {s.correct / s.counted:.2%} ({s.correct}/{s.counted})"
+                  if s.counted else "no readable image")
+        rest = f", {s.unreadable} unreadable not counted" if s.unreadable else ""
+        lines.append(f"{s.source}: {figure}{rest}")
+    return "\n".join(lines)
 
 
 def format_predictions(predictions):
@@ -142,12 +237,28 @@ def format_predictions(predictions):
         if pred.error:
             lines.append(f"{pred.path}: cannot read: {pred.error}")
             continue
-        lines.append(f"{pred.path}")
+        lines.append(f"{pred.path}" + ("" if pred.label is None else f"  (label {pred.label})"))
         lines += [f"  {g.prob:7.2%}  {g.name} ({g.label})" for g in pred.top]
     return "\n".join(lines)
 
 
 def to_json(predictions):
     """The predictions as JSON-ready dicts."""
-    return [{"path": p.path, "error": p.error,
+    return [{"path": p.path, "label": p.label, "error": p.error,
              "top": [g._asdict() for g in p.top]} for p in predictions]
+
+
+def write_csv(path, predictions):
+    """Write one row per prediction to ``path`` (atomically): path, label (from a list, else
+    empty), predicted, predicted_name, confidence, top_k ("name:prob;..."), error."""
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\n")
+    out.writerow(("path", "label", "predicted", "predicted_name", "confidence", "top_k",
+                  "error"))
+    for p in predictions:
+        best = p.top[0] if p.top else None
+        out.writerow((p.path, "" if p.label is None else p.label,
+                      "" if best is None else best.label, "" if best is None else best.name,
+                      "" if best is None else f"{best.prob:.6f}",
+                      ";".join(f"{g.name}:{g.prob:.4f}" for g in p.top), p.error or ""))
+    return atomic_write_text(path, buffer.getvalue())

@@ -23,7 +23,7 @@ import sys
 from typing import Callable, NamedTuple
 
 from mlimages import __version__
-from mlimages.cli import gather, label, mean, tools, train
+from mlimages.cli import evaluate, gather, label, mean, tools, train
 from mlimages.cli._args import _Formatter
 from mlimages.cli._process import outputs_may_break, termination_interrupts
 from mlimages.errors import MlimagesError
@@ -42,6 +42,7 @@ COMMANDS = {
     "label":   Command(label.HELP,         label.add,         label.run),
     "mean":    Command(mean.HELP,          mean.add,          mean.run),
     "train":   Command(train.HELP,         train.add,         train.run),
+    "evaluate": Command(evaluate.HELP,     evaluate.add,      evaluate.run),
     "predict": Command(tools.PREDICT_HELP, tools.add_predict, tools.run_predict),
     "inspect": Command(tools.INSPECT_HELP, tools.add_inspect, tools.run_inspect),
     "info":    Command(tools.INFO_HELP,    tools.add_info,    tools.run_info),

@@ -3,10 +3,11 @@
 Each command is a pair ``add_<name>(parser)``, ``run_<name>(args)``. Their parsers import no
 stage: predict's and inspect's would import Chainer, demo's NumPy and Pillow, for one default
 each. So those three defaults are literals, written here and in the signature each feeds
-(a test in ``tests/cli`` keeps them equal).
+(a test in ``tests/cli`` keeps them equal). Predict's ``--model`` and ``--tta`` come from
+:mod:`mlimages.evaluate.options`, which imports neither Chainer nor NumPy.
 """
 
-PREDICT_HELP = "top-k classes of images, with a `mlimages train` output folder"
+PREDICT_HELP = "top-k classes of images, folders and lists, with a `mlimages train` output folder"
 INSPECT_HELP = "layer-by-layer sizes of a network for an input size"
 INFO_HELP = "versions, BLAS kernel, GPU/CUDA/cuDNN, Pillow JPEG, cores; warnings"
 DEMO_HELP = "run the pipeline on a small generated dataset"
@@ -21,32 +22,54 @@ DEMO_OUT = "demo-output"
 
 # ------------------------------------------------------------------- predict
 def add_predict(p):
-    """Add predict's arguments to the subparser ``p``."""
-    p.description = ("Loads RESULT_DIR (a model, label_def.txt, mean.npy, args.json)\n"
-                     "and classifies each IMAGE, preprocessed as in evaluation.\n"
-                     "Unreadable images are reported, not fatal. The model is the\n"
-                     "run's best (model_best.npz) when it kept one, else its last\n"
-                     "(the file current.json names); the one used is logged.")
+    """Add predict's arguments to the subparser ``p`` (``--model`` and ``--tta`` as evaluate's,
+    from :class:`mlimages.evaluate.options.EvalOptions`, which imports no Chainer)."""
+    from mlimages.cli._args import add_field
+    from mlimages.evaluate.options import EvalOptions, TTA_MODES
+    p.description = ("Loads RESULT_DIR (the weights, label_def.txt, mean.npy,\n"
+                     "args.json) and classifies each image, preprocessed as in\n"
+                     "evaluation. INPUTS are image files, folders (searched\n"
+                     "recursively, in sorted order) and list files ('path label'\n"
+                     "lines, relative to --root: their accuracy is printed too),\n"
+                     "in any mix. Unreadable images are reported, not fatal.")
     p.add_argument("result_dir", help="the --out folder of `mlimages train`")
-    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("images", nargs="+", metavar="INPUT",
+                   help="image files, folders and list files")
+    p.add_argument("--root", help="folder the paths of list files are relative to "
+                                  "(default: the run's --root, from args.json)")
     p.add_argument("--top", type=int, default=TOP, help="classes shown per image")
+    add_field(p, "--model", EvalOptions, metavar="best|last|PATH",
+              help="which model: best (model_best.npz), last (the last one written: "
+                   "model.npz, or the newest model_iter_N.npz of a stopped run), or a model "
+                   "file of this run's network, e.g. RESULT_DIR/model_iter_N.npz (default: "
+                   "best if the run kept one, else last)")
+    add_field(p, "--tta", EvalOptions, choices=TTA_MODES,
+              help="average the probabilities of the centre crop and its mirror (flip), or "
+                   "of the 4 corners and centre, each mirrored (10crop)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
-    p.add_argument("--model", metavar="best|last|PATH",
-                   help="which model: best (model_best.npz), last (the last one written: "
-                        "model.npz, or the newest model_iter_N.npz of a stopped run), or a "
-                        "model file of this run's network, e.g. RESULT_DIR/model_iter_N.npz "
-                        "(default: best if the run kept one, else last)")
+    p.add_argument("--csv", metavar="FILE", help="also write one row per image to FILE")
 
 
 def run_predict(args):
-    """Print the top classes of each image; exit status 1 if one could not be read."""
+    """Print the top classes of each image (and each list's accuracy); exit status 1 if an
+    image could not be read."""
     import json
-    from mlimages.predict import format_predictions, predict, to_json
-    predictions = predict(args.result_dir, args.images, top=args.top, model=args.model)
+    import sys
+    from mlimages.predict import (format_predictions, format_scores, list_scores, predict,
+                                  to_json, write_csv)
+    predictions = predict(args.result_dir, args.images, top=args.top, model=args.model,
+                          tta=args.tta, root=args.root)
+    if args.csv:
+        write_csv(args.csv, predictions)
+    scores = format_scores(list_scores(predictions))
     if args.json:
         print(json.dumps(to_json(predictions), indent=2))
+        if scores:
+            print(scores, file=sys.stderr)
     else:
         print(format_predictions(predictions))
+        if scores:
+            print(scores)
     return 1 if any(p.error for p in predictions) else 0
 
 

@@ -23,7 +23,42 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``_chainer``  the one place that imports chainer (NumPy 2 / Python 3.12 bridge); ``_fs``
   atomic writes
 
-Importing ``mlimages`` does not import Chainer; the stages that need it do.
+Importing ``mlimages`` does not import Chainer; the stages that need it do. It adds one
+finder to ``sys.meta_path`` that only warns: a script that then imports Chainer where Chainer
+cannot import by itself is told to ``import mlimages.compat`` first.
 """
 
 __version__ = "0.1.0"
+
+
+class _ChainerImportHint:
+    """A hint, not a fix: when a script imports Chainer after ``import mlimages`` on a stack
+    where Chainer 7 cannot import by itself (NumPy 2, Python >= 3.12) and the bridge was not
+    loaded, warn once that ``import mlimages.compat`` comes first. It changes no import:
+    ``find_spec`` always returns None, and it steps aside once the bridge is loaded."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name == "chainer" and "mlimages._chainer" not in _sys.modules and _needs_bridge():
+            import warnings
+            warnings.warn("Chainer 7 does not import on NumPy 2 or Python >= 3.12 as shipped: "
+                          "put `import mlimages.compat` before `import chainer` (README, "
+                          "Troubleshooting)", UserWarning,
+                          stacklevel=2)
+        return None
+
+
+def _needs_bridge():
+    if _sys.version_info >= (3, 12):
+        return True
+    try:
+        from importlib.metadata import version
+        return int(version("numpy").split(".")[0]) >= 2
+    except Exception:  # no metadata (a vendored NumPy): say nothing rather than guess
+        return False
+
+
+import sys as _sys  # noqa: E402
+
+if not any(f is _ChainerImportHint for f in _sys.meta_path):
+    _sys.meta_path.insert(0, _ChainerImportHint)

@@ -42,3 +42,17 @@ def test_mlimages_compat_makes_a_plain_import_chainer_work():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "(1, 3)"
+
+
+def test_after_import_mlimages_a_plain_import_chainer_says_what_to_do():
+    code = "import mlimages\ntry:\n    import chainer\nexcept Exception as e:\n    print(type(e).__name__)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    needs = int(np.__version__.split(".")[0]) >= 2 or sys.version_info >= (3, 12)
+    assert ("import mlimages.compat" in out.stderr) == needs, out.stderr
+
+
+def test_with_the_bridge_first_there_is_no_hint():
+    code = "import mlimages.compat, chainer"
+    out = subprocess.run([sys.executable, "-W", "error::UserWarning", "-c", code],
+                         capture_output=True, text=True)
+    assert out.returncode == 0 and "mlimages.compat" not in out.stderr, out.stderr

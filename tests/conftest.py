@@ -72,3 +72,15 @@ def proxy():
     """A :class:`Site` as a forward proxy that wants user "me", password "secret"."""
     with Site(proxy_auth=("me", "secret")) as s:
         yield s
+
+
+@pytest.fixture
+def listed(tmp_path):
+    """A list of 4 real images in 2 classes: (list path, root)."""
+    root = tmp_path / "images"
+    entries = [listfile.Entry(f"c{i % 2}/{i}.jpg", i % 2) for i in range(4)]
+    for i, entry in enumerate(entries):
+        write_image(root / entry.path, seed=i)
+    list_file = tmp_path / "lists" / "train.txt"
+    listfile.write_list(list_file, entries)
+    return list_file, root

@@ -9,19 +9,6 @@ import pytest
 from mlimages import cli, listfile
 from mlimages.mean import MeanOptions, mean_image, output_paths
 
-from conftest import write_image
-
-
-@pytest.fixture
-def listed(tmp_path):
-    """A list of 4 real images: (list path, root)."""
-    root = tmp_path / "images"
-    entries = [listfile.Entry(f"c{i % 2}/{i}.jpg", i % 2) for i in range(4)]
-    for i, entry in enumerate(entries):
-        write_image(root / entry.path, seed=i)
-    list_file = tmp_path / "lists" / "train.txt"
-    listfile.write_list(list_file, entries)
-    return list_file, root
 
 
 def run_mean(capsys, list_file, root, out):

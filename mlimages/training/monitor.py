@@ -61,13 +61,14 @@ def _csv_value(value):
     return "" if value is None else f"{value:.6g}" if isinstance(value, float) else str(value)
 
 
-def add_monitoring(trainer, log_trigger, table=None):
-    """The log (JSON and CSV), the curves (:mod:`~mlimages.training.plots`) and, when given,
-    the printed table and progress bar (a :class:`~mlimages.training.screen.EpochTable`)."""
+def add_monitoring(trainer, log_trigger, table=None, best="val_loss"):
+    """The log (JSON and CSV), the curves (:mod:`~mlimages.training.plots`; the best epoch by
+    ``best`` marked) and, when given, the printed table and progress bar (a
+    :class:`~mlimages.training.screen.EpochTable`)."""
     trainer.extend(extensions.observe_lr(), trigger=(1, "iteration"))
     trainer.extend(extensions.LogReport(trigger=log_trigger))
     trainer.extend(CsvLog())
-    trainer.extend(Curves(), name="curves")
+    trainer.extend(Curves(metric=best), name="curves")
     if table is not None:
         trainer.extend(table, name="table")
 

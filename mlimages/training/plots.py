@@ -5,7 +5,7 @@
 
 The x axis is in epochs, one point per epoch (:func:`mlimages.training.report.epoch_rows`:
 training figures are the epoch's means, validation figures its evaluation), legends "train"
-and "validation", and the best epoch (lowest validation loss) marked with a dashed line.
+and "validation", and the best epoch (by ``--best``: lowest validation loss by default) marked with a dashed line.
 Matplotlib draws on its own Agg canvas, never through pyplot: nothing process-wide (the
 backend, open figures) is touched, and no display is needed.
 """
@@ -32,11 +32,11 @@ class Curves(training.Extension):
     trigger = (1, "epoch")
     priority = training.PRIORITY_READER - 1
 
-    def __init__(self, every=10.0):
-        self.every, self._drawn, self._pending = every, None, None
+    def __init__(self, every=10.0, metric="val_loss"):
+        self.every, self.metric, self._drawn, self._pending = every, metric, None, None
 
     def __call__(self, trainer):
-        self._pending = trainer.get_extension("LogReport").log, trainer.out
+        self._pending = trainer.get_extension("LogReport").log, trainer.out, self.metric
         if self._drawn is None or time.monotonic() - self._drawn >= self.every:
             self._draw()
 
@@ -49,8 +49,9 @@ class Curves(training.Extension):
         self._drawn, self._pending = time.monotonic(), None
 
 
-def write_curves(log, out):
-    """Draw the epochs of ``log`` (a LogReport log) into ``out``; nothing without an epoch.
+def write_curves(log, out, metric="val_loss"):
+    """Draw the epochs of ``log`` (a LogReport log) into ``out``, the best epoch by ``metric``
+    (``--best``: ``val_loss`` or ``val_acc``) marked; nothing without an epoch.
 
     Returns:
         list of the Paths written.
@@ -58,17 +59,17 @@ def write_curves(log, out):
     rows = epoch_rows(log)
     if not rows:
         return []
-    best = best_epoch(rows)
-    written = [atomic_write_bytes(Path(out) / CURVES, png(figure(rows, PANELS, best)))]
+    best = best_epoch(rows, metric)
+    written = [atomic_write_bytes(Path(out) / CURVES, png(figure(rows, PANELS, best, metric)))]
     for panel in PANELS:
         written.append(atomic_write_bytes(Path(out) / f"{panel[0]}.png",
-                                          png(figure(rows, [panel], best))))
+                                          png(figure(rows, [panel], best, metric))))
     return written
 
 
-def figure(rows, panels, best=None):
+def figure(rows, panels, best=None, metric="val_loss"):
     """A matplotlib Figure with one axes per panel of ``panels`` (see :data:`PANELS`), side
-    by side; ``best`` (an EpochRow or None) is marked on each."""
+    by side; ``best`` (an EpochRow or None, best by ``metric``) is marked on each."""
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
     width = 5.6 * len(panels)
@@ -86,7 +87,7 @@ def figure(rows, panels, best=None):
                           markersize=4, label=label)
         if best is not None:
             axes.axvline(best.epoch, color="grey", linestyle="--", linewidth=1,
-                         label=f"best: epoch {best.epoch} (val_loss {best.val_loss:.3g})")
+                         label=f"best: epoch {best.epoch} ({metric} {getattr(best, metric):.3g})")
         axes.set_title(title)
         axes.set_xlabel("epoch")
         axes.set_ylabel(title.lower())

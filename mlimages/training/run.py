@@ -232,7 +232,7 @@ def _extend(trainer, opts, model, val_iter, device, table, ranks=None, lead=True
     trainer.extend(GlobalRandomState())
     if not lead:
         return []
-    add_monitoring(trainer, AnyOf(*every), table)
+    add_monitoring(trainer, AnyOf(*every), table, best=opts.best or "val_loss")
     snapshots = snapshot_extensions(model.predictor, opts.keep)
     for i, ext in enumerate(snapshots):
         trainer.extend(ext, name=f"snapshot{i}",

@@ -61,3 +61,13 @@ def test_without_validation_only_train_is_drawn_item6(tmp_path):
     written = write_curves(log, tmp_path)
     assert sorted(p.name for p in written) == ["accuracy.png", "curves.png", "loss.png"]
     assert write_curves(log[:0], tmp_path / "none") == []
+
+
+def test_the_marked_epoch_follows_the_runs_best_metric(tmp_path):
+    # With --best val_acc the marked epoch is the one model_best.npz holds, not the lowest loss.
+    from mlimages.training.plots import PANELS, figure
+    from mlimages.training.report import best_epoch
+    table = [r._replace(val_acc=0.9 if r.epoch == 1 else r.val_acc) for r in rows()]
+    fig = figure(table, PANELS, best_epoch(table, "val_acc"), "val_acc")
+    labels = [t.get_text() for t in fig.get_axes()[0].get_legend().get_texts()]
+    assert labels[2] == "best: epoch 1 (val_acc 0.9)"

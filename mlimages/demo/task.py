@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlimages.demo import synth
 from mlimages.demo.site import gone, hang, html_page, not_found, photo, to_placeholder, truncated
+from mlimages.training.options import TrainOptions
 
 PARENT = ("n99990000", "pattern")
 # Fake WordNet ids (the real ones start far lower), one per generated pattern.
@@ -33,8 +34,8 @@ class DemoSize:
     image_size: tuple
     epochs: int
     batchsize: int
-    lr: float
-    lr_decay: float
+    lr: float = TrainOptions.lr             # train's own schedule unless a size says otherwise
+    lr_decay: float = TrainOptions.lr_decay
 
 
 # Split 60/20/20 (train/val/test). Train's default lr (0.01) is too slow for the 100-200

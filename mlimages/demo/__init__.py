@@ -9,9 +9,9 @@
    truncated JPEG, a redirect to Flickr's "photo unavailable" placeholder);
 3. runs the real commands, each printed as a user would type it, through the
    same entry point as the shell (:func:`mlimages.cli.main`):
-   gather -> label -> mean -> train -> predict;
+   gather -> label -> mean -> train -> predict -> evaluate (on the held-out test split);
 4. checks gather's summary against the planted links and ends with the
-   validation accuracy, where everything is, and what to type next.
+   validation and test accuracy, where everything is, and what to type next.
 """
 
 import json
@@ -59,6 +59,15 @@ def _val_accuracy(result):
     return values[-1] if values else None
 
 
+def _test_accuracy(result):
+    report = Path(result) / "eval-test" / "report.json"
+    return json.loads(report.read_text())["accuracy"] if report.is_file() else None
+
+
+def _percent(value):
+    return f"{value:.1%}" if value is not None else "n/a"
+
+
 def _check_out(out):
     """Raise DemoError unless ``out`` is a folder or can be made one (before any work)."""
     if out.exists() and not out.is_dir():
@@ -70,7 +79,7 @@ def _check_out(out):
 
 
 #: What a demo run writes under its --out: removed before the next run, nothing else is.
-DEMO_OUTPUTS = ("web", "images", "lists", "result", "mean.png", "mean.npy", "mean.json")
+DEMO_OUTPUTS = ("web", "images", "lists", "result", "cache", "mean.png", "mean.npy", "mean.json")
 
 
 def clear_previous(out):
@@ -119,29 +128,31 @@ def run_demo(run_command, out="demo-output", quick=False):
                "--timeout", 3, "--retries", 0, "--quiet", "--out", images])
     print("\nThe broken links were skipped, each with its reason in manifest.jsonl:")
     print("\n".join(check_gather(images)))
-    _step(run_command, ["label", images, "--out", lists, "--val", 0.25, "--seed", 1, "--verify", "--quiet"])
+    _step(run_command, ["label", images, "--out", lists, "--val", 0.2, "--test", 0.2,
+           "--seed", 1, "--verify", "--quiet"])
     _step(run_command, ["mean", lists / "train.txt", "--root", images, "--size", 72, "--out",
            out / "mean.png", "--quiet"])
     _step(run_command, ["train", lists / "train.txt", "--val", lists / "val.txt", "--root", images,
            "--mean", out / "mean.npy", "--arch", "small", "--epoch", size.epochs,
-           "--batchsize", size.batchsize, "--seed", 0, "--out", result])
+           "--batchsize", size.batchsize, "--lr", size.lr, "--lr-decay", size.lr_decay,
+           "--cache", out / "cache", "--seed", 0, "--out", result])
     _step(run_command, ["predict", result, *sorted((web / "holdout").glob("*.jpg")), "--top", 2])
+    _step(run_command, ["evaluate", result, lists / "test.txt"])
     _finish(out, result, time.monotonic() - started, size)
     return 0
 
 
 def _finish(out, result, seconds, size):
-    accuracy = _val_accuracy(result)
-    chance = 1 / size.classes
-    print(f"\nDone in {seconds:.0f} s. Validation accuracy: "
-          + (f"{accuracy:.1%}" if accuracy is not None else "n/a")
-          + f" (chance: {chance:.0%}).")
+    print(f"\nDone in {seconds:.0f} s. Validation accuracy: {_percent(_val_accuracy(result))}, "
+          f"test accuracy: {_percent(_test_accuracy(result))} (chance: {1 / size.classes:.0%}).")
     print(f"""
 Where things are:
   {out / 'images'}/          the gathered images, manifest.jsonl, summary.json
-  {out / 'lists'}/           train.txt, val.txt, label_def.txt
+  {out / 'lists'}/           train.txt, val.txt, test.txt, label_def.txt
   {out / 'mean.png'}         the mean image (mean.npy for training)
   {result}/          model.npz, curves.png (loss and accuracy by epoch), log, log.csv, snapshots
+  {result / 'eval-test'}/  the test split's report: confusion.png (true class by row,
+                        predicted by column), mistakes.png (the misclassified images), report.json
 
 Next:
   mlimages inspect --arch alex --insize 227      the size arithmetic of AlexNet

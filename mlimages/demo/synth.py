@@ -53,9 +53,10 @@ def make_image(kind, size=(500, 375), seed=0):
     rng = np.random.default_rng(seed)
     w, h = size
     field = _pattern(kind, h, w, rng)[..., None]
-    # Background opposite the foreground on the colour wheel: the pattern always shows.
-    fg = rng.uniform(0, 255, size=3).astype(np.float32)
-    bg = (fg + 128 + rng.uniform(-40, 40, size=3).astype(np.float32)) % 256
+    # Random hues, but a light foreground on a dark background: the pattern always shows in
+    # the brightness, not only as a difference of hue.
+    fg = rng.uniform(150, 255, size=3).astype(np.float32)
+    bg = rng.uniform(0, 90, size=3).astype(np.float32)
     img = field * fg + (1 - field) * bg
     img += rng.normal(0, 12, size=img.shape).astype(np.float32)
     shade = np.linspace(rng.uniform(0.7, 1), rng.uniform(0.7, 1), w, dtype=np.float32)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mlimages.demo import synth
 from mlimages.demo.site import gone, hang, html_page, not_found, photo, to_placeholder, truncated
+from mlimages.training.options import TrainOptions
 
 PARENT = ("n99990000", "pattern")
 # Fake WordNet ids (the real ones start far lower), one per generated pattern.
@@ -33,10 +34,16 @@ class DemoSize:
     image_size: tuple
     epochs: int
     batchsize: int
+    lr: float = TrainOptions.lr             # train's own schedule unless a size says otherwise
+    lr_decay: float = TrainOptions.lr_decay
 
 
-FULL = DemoSize(classes=4, per_class=100, holdout=2, image_size=(320, 240), epochs=12, batchsize=16)
-QUICK = DemoSize(classes=3, per_class=24, holdout=1, image_size=(160, 120), epochs=4, batchsize=8)
+# Split 60/20/20 (train/val/test). Train's default lr (0.01) is too slow for the 100-200
+# iterations a demo can afford; a larger one, decayed every epoch, settles within them.
+FULL = DemoSize(classes=4, per_class=100, holdout=2, image_size=(320, 240), epochs=10, batchsize=16,
+                lr=0.08, lr_decay=0.85)
+QUICK = DemoSize(classes=3, per_class=50, holdout=1, image_size=(160, 120), epochs=12, batchsize=8,
+                 lr=0.04, lr_decay=0.95)
 
 
 def make_task(folder, size, seed=1):

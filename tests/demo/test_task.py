@@ -7,7 +7,8 @@ from mlimages.demo.task import BROKEN, PARENT, DemoSize, make_task, publish
 
 
 def test_publish_serves_the_photos_and_each_planted_kind(tmp_path):
-    size = DemoSize(classes=2, per_class=2, holdout=1, image_size=(64, 48), epochs=1, batchsize=1)
+    size = DemoSize(classes=2, per_class=2, holdout=1, image_size=(64, 48), epochs=1, batchsize=1,
+                    lr=0.01, lr_decay=1.0)
     files = make_task(tmp_path, size)
     assert [len(names) for names in files.values()] == [2, 2]
     assert len(list((tmp_path / "holdout").glob("*.jpg"))) == 2

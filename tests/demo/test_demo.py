@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from mlimages import demo
-from mlimages.demo.task import BROKEN
+from mlimages.demo.task import BROKEN, QUICK
 
 
 def test_demo_quick_runs_the_whole_pipeline_offline(tmp_path):
@@ -20,6 +20,17 @@ def test_demo_quick_runs_the_whole_pipeline_offline(tmp_path):
     # the last step is evaluate on the held-out test split, and its report is printed
     assert out.stdout.rindex("$ mlimages evaluate ") > out.stdout.rindex("$ mlimages predict ")
     assert re.search(r"^accuracy +\d+\.\d\d% \(\d+/\d+\)$", out.stdout, re.M)
+    # train shows its epoch table (human names, one row per epoch), not a --quiet run
+    step = out.stdout[out.stdout.index("$ mlimages train "):out.stdout.index("$ mlimages predict ")]
+    assert "--quiet" not in step.splitlines()[0]
+    lines = step.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["epoch"])
+    assert lines[at].split() == ["epoch", "loss", "acc", "val_loss", "val_acc", "lr", "time"]
+    rows = [line.split()[0] for line in lines[at + 1:] if line.split()[:1] and
+            line.split()[0].isdigit()]
+    assert rows == [str(e) for e in range(1, QUICK.epochs + 1)]
+    assert (tmp_path / "demo" / "result" / "curves.png").is_file()
+    assert (tmp_path / "demo" / "result" / "model_best.npz").is_file()
     # every planted broken link is named by gather's summary
     assert "mismatch" not in out.stdout and "planted 3 x http_404     gather reported 3" in out.stdout
     assert "Validation accuracy:" in out.stdout and "test accuracy:" in out.stdout

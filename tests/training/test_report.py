@@ -161,16 +161,3 @@ def test_start_line_counts_parameters_and_names_the_device_item6():
     assert START.match(line), line
     assert "no validation list" in start_line(18, None, 3, "small", count,
                                               chainer.get_device("@numpy"))
-
-
-@pytest.mark.slow
-def test_the_demo_prints_the_epoch_table_item6(tmp_path, capsys):
-    from mlimages import cli
-    from mlimages.demo import run_demo
-    assert run_demo(cli.main, tmp_path / "demo", quick=True) == 0
-    text = capsys.readouterr().out
-    step = text[text.index("$ mlimages train "):text.index("$ mlimages predict ")]
-    assert "--quiet" not in step.splitlines()[0]
-    header, rows = table(step.splitlines())
-    assert header == HEADER and [r[0] for r in rows] == ["1", "2", "3", "4"]
-    assert (tmp_path / "demo" / "result" / "curves.png").is_file()

@@ -22,6 +22,7 @@ A failure on one rank would leave the others waiting in the next allreduce for e
 
 import contextlib
 import sys
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +30,7 @@ from mlimages import listfile
 from mlimages._chainer import chainer  # noqa: F401  (first: it bridges NumPy 2 for Chainer)
 from mlimages.errors import MlimagesError
 
+_FORWARD_SECONDS = 1.0  # before MPI_Abort: time for mpiexec to forward the error line
 RANK_LISTS = ".ranks"  # under --out: each rank's part of the lists
 
 
@@ -137,6 +139,10 @@ def abort_on_error(ranks):
             raise
         print(f"mlimages train: rank {ranks.rank} of {ranks.size} failed: "
               f"{type(e).__name__}: {e}; stopping every rank", file=sys.stderr, flush=True)
+        # mpiexec forwards each rank's output through its own process; an abort at once can
+        # end the job before this rank's line got there (seen under load), and then the job's
+        # output would not say why it stopped.
+        time.sleep(_FORWARD_SECONDS)
         ranks.comm.mpi_comm.Abort(1)
 
 

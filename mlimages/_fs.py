@@ -1,4 +1,4 @@
-"""Small filesystem helpers shared by every stage: atomic writes."""
+"""Small filesystem helpers shared by every stage: atomic writes, where an output can go."""
 
 import os
 import secrets
@@ -46,3 +46,28 @@ def _create_temp(path):
 def atomic_write_text(path, text):
     """Atomically write UTF-8 text (LF line ends) to ``path``."""
     return atomic_write_bytes(path, text.encode("utf-8", "surrogateescape"))
+
+
+def blocking_file(folder):
+    """What stops ``folder`` from being (made) a folder: the nearest of it and its parents
+    that exists, when that is not a folder; None when ``folder`` is one or can be made.
+
+    Every stage checks its ``--out`` with this before any work, and words its own error.
+    """
+    folder = Path(folder)
+    chain = (folder, *folder.absolute().parents)
+    existing = next((p for p in chain if p.exists() or p.is_symlink()), None)
+    return existing if existing is not None and not existing.is_dir() else None
+
+
+def pool_context():
+    """The multiprocessing context of every process pool: forkserver (spawn where there is
+    none), so that workers inherit no thread and no open file of the caller.
+
+    A forked worker would hold every file this process has open (gather's lock, a log) and
+    could deadlock on a lock one of its threads held (NumPy's BLAS starts threads at import;
+    Python 3.12 warns about such forks).
+    """
+    import multiprocessing
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")

@@ -36,3 +36,17 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
         atomic_write_bytes(target, "not bytes")  # fails inside the write
     assert target.read_text() == "{}"
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_blocking_file_names_what_stops_a_folder(tmp_path):
+    from mlimages._fs import blocking_file
+    assert blocking_file(tmp_path) is None                        # a folder
+    assert blocking_file(tmp_path / "new" / "deeper") is None     # can be made
+    (tmp_path / "f").write_text("x")
+    assert blocking_file(tmp_path / "f") == tmp_path / "f"        # a file itself
+    assert blocking_file(tmp_path / "f" / "sub" / "x") == tmp_path / "f"   # a file above it
+
+
+def test_pool_context_never_forks():
+    from mlimages._fs import pool_context
+    assert pool_context().get_start_method() in ("forkserver", "spawn")

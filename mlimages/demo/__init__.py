@@ -20,6 +20,7 @@ import shutil
 import time
 from pathlib import Path
 
+from mlimages._fs import blocking_file
 from mlimages.demo.site import Site
 from mlimages.demo.task import BROKEN, FULL, PARENT, QUICK, make_task, publish
 from mlimages.errors import MlimagesError
@@ -72,10 +73,9 @@ def _check_out(out):
     """Raise DemoError unless ``out`` is a folder or can be made one (before any work)."""
     if out.exists() and not out.is_dir():
         raise DemoError(f"--out {out} is a file, not a folder; give another --out")
-    parent = next(p for p in out.absolute().parents if p.exists())
-    if not out.exists() and not parent.is_dir():
-        raise DemoError(f"--out {out}: {parent} is a file, so the folder cannot be made; "
-                        "give another --out")
+    if blocking_file(out) is not None:
+        raise DemoError(f"--out {out}: {blocking_file(out)} is a file, so the folder cannot "
+                        "be made; give another --out")
 
 
 #: What a demo run writes under its --out: removed before the next run, nothing else is.

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass, field
 
+from mlimages._fs import blocking_file
 from mlimages.errors import MlimagesError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
@@ -70,9 +71,8 @@ def check_out(out, opts):
     ``out`` (a Path) must be a folder or not exist yet (it is created), below a folder; the
     lists, ``label_def.txt`` and ``rejects.txt`` in it must not be folders.
     """
-    existing = next((p for p in (out, *out.parents) if p.exists() or p.is_symlink()), None)
-    if existing is not None and not existing.is_dir():
-        raise LabelError(f"--out {out}: {existing} is not a folder; give a folder "
+    if blocking_file(out) is not None:
+        raise LabelError(f"--out {out}: {blocking_file(out)} is not a folder; give a folder "
                          "(created if missing)")
     names = [f"{s}.txt" for s in SPLITS if s == "train" or getattr(opts, s) > 0]
     names += ["rejects.txt"] + (["label_def.txt"] if opts.label is None else [])

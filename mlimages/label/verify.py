@@ -1,11 +1,11 @@
 """``label --verify``: decode every listed file on a process pool, collect the unreadable ones."""
 
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 
 from tqdm import tqdm
 
+from mlimages._fs import pool_context
 from mlimages.image import ImageError, verify_image
 
 
@@ -28,11 +28,7 @@ def verify_files(paths, workers=None, progress=True):
     workers = workers or os.cpu_count() or 1
     bad = {}
     chunk = max(1, min(64, len(paths) // (workers * 8) or 1))
-    # forkserver, as mean's pool (mlimages.mean._mp_context says why): no thread, no file of
-    # this process is inherited.
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
         results = pool.map(_verify_one, paths, chunksize=chunk)
         for path, reason in tqdm(zip(paths, results), total=len(paths), unit="img",
                                  desc="verify", disable=not progress, leave=False):

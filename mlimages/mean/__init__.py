@@ -10,7 +10,6 @@ The files written and the one reader of ``mean.npy``: :mod:`mlimages.mean.files`
 """
 
 import dataclasses
-import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import NamedTuple
@@ -19,6 +18,7 @@ import numpy
 from tqdm import tqdm
 
 from mlimages import listfile
+from mlimages._fs import pool_context
 from mlimages.image import ImageError, open_image
 from mlimages.defaults import RESIZE_MODES
 from mlimages.mean.files import (check_outputs, info_path, list_companions,  # noqa: F401
@@ -95,17 +95,6 @@ def _sum_chunk(root, items, spec):
     return _ChunkSum(total, histogram, used, rejects)
 
 
-def _mp_context():
-    """forkserver (spawn where there is none): workers that inherit no thread and no file.
-
-    A forked worker would hold every file this process has open and could deadlock on a lock
-    one of its threads held (NumPy's BLAS starts threads at import; Python 3.12 warns about
-    such forks).
-    """
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
 def _chunks(entries, workers, chunk):
     """Split ``entries`` into lists of (index, path) of ``chunk`` images (at most 32 by default:
     small enough for an even load and a live progress bar, large enough to amortise the
@@ -150,7 +139,7 @@ def compute_mean(list_file, root=".", opts=None, progress=True):
     spec = opts.spec()
     workers = min(opts.workers or os.cpu_count() or 1, len(entries))
     parts = []
-    with ProcessPoolExecutor(workers, mp_context=_mp_context()) as pool:
+    with ProcessPoolExecutor(workers, mp_context=pool_context()) as pool:
         futures = {pool.submit(_sum_chunk, str(root), items, spec): len(items)
                    for items in _chunks(entries, workers, opts.chunk)}
         # No tqdm object at all without progress: even a disabled one starts a thread.

@@ -27,7 +27,7 @@ import numpy
 from PIL import Image
 
 from mlimages import listfile
-from mlimages._fs import atomic_write_bytes, atomic_write_text
+from mlimages._fs import atomic_write_bytes, atomic_write_text, blocking_file
 from mlimages.defaults import RESIZE_MODES
 from mlimages.mean.options import MeanError
 
@@ -184,10 +184,9 @@ def check_outputs(out, list_file):
         if path.is_dir():
             raise MeanError(f"cannot write {path}: it is a folder; move it away or give "
                             "another --out")
-        parent = next(p for p in path.absolute().parents if p.exists())
-        if not parent.is_dir():
-            raise MeanError(f"cannot write {path}: {parent} is a file, not a folder; give "
-                            "another --out (a folder, or a name ending in .png)")
+        if blocking_file(path.parent) is not None:
+            raise MeanError(f"cannot write {path}: {blocking_file(path.parent)} is a file, not "
+                            "a folder; give another --out (a folder, or a name ending in .png)")
 
 
 def write_mean(result, out, list_file, root="."):

@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy
 
 from mlimages import listfile
+from mlimages._fs import blocking_file
 from mlimages.defaults import DEFAULT_RESIZE
 from mlimages.loader import BatchLoader
 from mlimages.loader.cache import stored
@@ -92,11 +93,9 @@ def check_out(out):
                              "writes a file; move it away or give another --out")
     elif out.exists() or out.is_symlink():
         raise TrainError(f"--out {out} is a file, not a folder; give another --out")
-    else:
-        parent = next(p for p in out.absolute().parents if p.exists())
-        if not parent.is_dir():
-            raise TrainError(f"--out {out}: {parent} is a file, so the folder cannot be "
-                             "made; give another --out")
+    elif blocking_file(out) is not None:
+        raise TrainError(f"--out {out}: {blocking_file(out)} is a file, so the folder cannot "
+                         "be made; give another --out")
 
 
 def preflight(opts, channels):

@@ -21,7 +21,9 @@ from mlimages.gather import GatherOptions, SourceOptions, gather, summary_table
 from mlimages.label import LabelOptions, label_tree
 from mlimages.mean import MeanOptions, mean_image
 from mlimages.predict import format_predictions, predict
-from mlimages.training.run import TrainOptions, summary, train
+from mlimages.training.options import TrainOptions
+from mlimages.training.run import train
+from mlimages.training.summary import summary
 
 
 @contextlib.contextmanager

@@ -19,7 +19,9 @@ from mlimages.demo import synth
 from mlimages.training.finetune import FinetuneOptions
 from mlimages.label import LabelOptions, label_tree
 from mlimages.mean import MeanOptions, mean_image
-from mlimages.training.run import TrainOptions, summary, train
+from mlimages.training.options import TrainOptions
+from mlimages.training.run import train
+from mlimages.training.summary import summary
 
 FROZEN = ("conv1", "conv2", "conv3")
 

@@ -14,7 +14,8 @@ from PIL import Image
 from mlimages.demo import synth
 from mlimages.label import LabelOptions, label_tree
 from mlimages.mean import MeanOptions, mean_image
-from mlimages.training.run import TrainOptions, train
+from mlimages.training.options import TrainOptions
+from mlimages.training.run import train
 
 TINTS = ((230, 40, 40), (40, 200, 40), (40, 40, 230))
 

@@ -173,7 +173,7 @@ def _resumed_options(args):
     import dataclasses
     from pathlib import Path
     from mlimages.training.options import FinetuneOptions, TrainOptions
-    from mlimages.training.run import load_options
+    from mlimages.training.rundir import load_options
     given = getattr(args, "given", set()) | ({"train"} if args.train else set())
     resume = Path(args.resume)
     out = resume if resume.is_dir() else resume.parent
@@ -205,7 +205,8 @@ def run(args):
     signal ignored when the process started (SIGHUP under ``nohup``) stays ignored."""
     import signal
     import threading
-    from mlimages.training.run import summary, train
+    from mlimages.training.run import train
+    from mlimages.training.summary import summary
     opts = train_options(args)
     stop = threading.Event()
 

@@ -40,15 +40,12 @@ from mlimages.training.inputs import check_inputs, make_iterators
 from mlimages.training.metrics import ImageEvaluator
 from mlimages.training.monitor import (AnyOf, GlobalRandomState, NonFiniteLoss, StopOnNonFinite,
                                        StopWhen, add_monitoring)
-from mlimages.training.options import TrainError, TrainOptions  # noqa: F401 (re-exported)
-from mlimages.training.summary import summary  # noqa: F401 (the CLI's, re-exported)
 from mlimages.training.rundir import (claim_out, clear_run, latest_snapshot_or_none,
                                       load_snapshot, materialise, remove_partial_snapshots,
                                       snapshot_extensions, snapshot_path, write_run_files)
 from mlimages.training.report import last_epoch
 from mlimages.training.screen import epoch_table
 from mlimages.training.runmodels import save_last_model
-from mlimages.training.rundir import load_options  # noqa: F401 (re-exported: the CLI's --resume)
 
 log = logging.getLogger(__name__)
 

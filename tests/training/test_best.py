@@ -16,7 +16,8 @@ import pytest
 
 from mlimages import cli, listfile
 from mlimages.training.options import TrainError
-from mlimages.training.run import summary, train
+from mlimages.training.run import train
+from mlimages.training.summary import summary
 from trainutil import cli_args, options, small_dataset  # noqa: F401 (fixtures)
 
 KEYS = {"val_loss": ("validation/main/loss", np.argmin),

@@ -18,7 +18,8 @@ import pytest
 from mlimages import cli, listfile
 from mlimages.training.inputs import check_inputs
 from mlimages.training.options import TrainError, TrainOptions
-from mlimages.training.run import summary, train
+from mlimages.training.run import train
+from mlimages.training.summary import summary
 
 from conftest import write_image
 from trainutil import cli_args, make_dataset, options

@@ -14,8 +14,6 @@ from typing import NamedTuple
 
 from mlimages import listfile
 from mlimages.audit.options import AuditError
-from mlimages.label.options import LabelOptions
-from mlimages.label.tree import scan_tree
 
 
 class Item(NamedTuple):
@@ -37,6 +35,10 @@ def _list_items(list_file, root):
 
 
 def _tree_items(root):
+    # Imported here: label imports audit.options (its --near), which runs this package's
+    # __init__; a top-level import of label would find label half-initialised.
+    from mlimages.label.options import LabelOptions
+    from mlimages.label.tree import scan_tree
     found, _ = scan_tree(Path(root), LabelOptions(), progress=False)
     return [Item(str(p), "", name) for name in sorted(found) for p in found[name]]
 

@@ -1,7 +1,8 @@
 """The numbers one decoded working copy gives: its hashes and its quality measures.
 
-Every function takes the working copy (a PIL image, RGB, WORK_SIZE x WORK_SIZE, see
-``options``) or its grey version as a uint8 array, and returns plain values.
+:func:`working_copies` makes, from the decoded image, a grey WORK_SIZE x WORK_SIZE copy and
+an RGB PIXEL_SIZE x PIXEL_SIZE one (see ``options``); every other function takes one of them
+(a PIL image or a uint8 array) and returns plain values.
 
 The perceptual hash is gather's dhash (``mlimages.gather.validate.dhash``): 64 bits, bit
 ``r * 8 + c`` (from the most significant) set where pixel (r, c) of a 9x8 grey thumbnail is
@@ -15,7 +16,7 @@ import hashlib
 import numpy
 from PIL import Image
 
-from mlimages.audit.options import PIXEL_SIZE
+from mlimages.audit.options import PIXEL_SIZE, WORK_SIZE
 
 _DHASH_SIZE = (9, 8)
 
@@ -39,14 +40,26 @@ def look_hashes(grey):
     The mirror's hash is what the left-right flipped image would hash to, so a flipped copy
     is found by comparing one image's hash with the other's mirror hash.
     """
-    thumb = numpy.asarray(grey.resize(_DHASH_SIZE, Image.Resampling.BICUBIC))
+    thumb = numpy.asarray(grey.resize(_DHASH_SIZE, Image.Resampling.BOX))
     return dhash_bits(thumb), dhash_bits(thumb[:, ::-1])
 
 
-def pixel_hash(rgb):
-    """SHA-1 (hex) of the RGB working copy box-reduced to PIXEL_SIZE x PIXEL_SIZE: equal for
-    files that decode to the same pixels (a PNG and a BMP of one image, stripped metadata)."""
-    small = rgb.resize((PIXEL_SIZE, PIXEL_SIZE), Image.Resampling.BOX)
+def working_copies(rgb):
+    """The two small copies every number is taken on, from the decoded RGB image.
+
+    Returns:
+        (grey, small): ``grey`` mode "L", WORK_SIZE x WORK_SIZE (squashed, bilinear; the dhash,
+        entropy and sharpness); ``small`` RGB, PIXEL_SIZE x PIXEL_SIZE box averages (the pixel
+        hash and the colour measure: a box average keeps a grey image grey).
+    """
+    grey = rgb.convert("L").resize((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR,
+                                   reducing_gap=2.0)
+    return grey, rgb.resize((PIXEL_SIZE, PIXEL_SIZE), Image.Resampling.BOX, reducing_gap=2.0)
+
+
+def pixel_hash(small):
+    """SHA-1 (hex) of the small copy's bytes (:func:`working_copies`): equal for files that decode to the same
+    pixels (a PNG and a BMP of one image, the same JPEG with other metadata)."""
     return hashlib.sha1(small.tobytes()).hexdigest()
 
 
@@ -67,7 +80,7 @@ def sharpness(grey):
 
 
 def colourfulness(rgb):
-    """Mean of |R - G| + |G - B| over the pixels of ``rgb`` (uint8 array, HxWx3): 0 for a
-    grey image stored as RGB."""
+    """Mean of |R - G| + |G - B| over the pixels of ``rgb`` (uint8 array, HxWx3; the audit
+    gives it :func:`small_copy`): 0 for a grey image stored as RGB."""
     c = rgb.astype(numpy.int16)
     return float((numpy.abs(c[..., 0] - c[..., 1]) + numpy.abs(c[..., 1] - c[..., 2])).mean())

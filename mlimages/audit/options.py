@@ -9,10 +9,11 @@ import dataclasses
 
 from mlimages.errors import MlimagesError
 
-#: Each image is decoded once (JPEG draft mode) and squashed to WORK_SIZE x WORK_SIZE; the
-#: hashes and the quality numbers are all taken on that copy.
+#: Each image is decoded once (JPEG draft mode) and a grey copy squashed to WORK_SIZE x
+#: WORK_SIZE; the dhash, entropy and sharpness are taken on it.
 WORK_SIZE = 128
-#: The "same pixels" hash is the SHA-1 of the RGB copy at PIXEL_SIZE x PIXEL_SIZE.
+#: The "same pixels" hash is the SHA-1 of an RGB copy at PIXEL_SIZE x PIXEL_SIZE (box
+#: averages), on which the colour measure is taken too.
 PIXEL_SIZE = 16
 #: dhash bits that may differ in a near-duplicate pair. Chosen by the study in
 #: benchmarks/RESULTS.md ("audit: the --near study"): most re-encoded, resized and mirrored
@@ -23,8 +24,8 @@ FLAGS = {
     "too_small": "short side in pixels < --min-side",
     "extreme_aspect": "long side / short side > --max-aspect",
     "low_information": "entropy of the 256-bin grey histogram (bits) < --min-entropy",
-    "blurry": "variance of the Laplacian of the grey working copy < --min-sharpness",
-    "grayscale": "mean |R-G|+|G-B| of the working copy < --max-colour, in a set whose "
+    "blurry": "variance of the Laplacian of the 128x128 grey copy < --min-sharpness",
+    "grayscale": "mean |R-G|+|G-B| of the 16x16 RGB copy < --max-colour, in a set whose "
                  "other images are mostly colour",
 }
 #: The files --out gets (thumbnails go to THUMBS beside report.html).

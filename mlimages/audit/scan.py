@@ -14,9 +14,9 @@ from mlimages.audit import hashes
 from mlimages.audit.options import WORK_SIZE
 from mlimages.image import ImageError, ImageSpec, open_sized
 
-#: The working copy: one draft-mode decode (libjpeg at the smallest scale that still covers
-#: WORK_SIZE in both axes), squashed to WORK_SIZE x WORK_SIZE.
-WORK_SPEC = ImageSpec(size=WORK_SIZE, resize="squash")
+#: One draft-mode decode: libjpeg at the smallest scale that still covers WORK_SIZE in both
+#: axes, RGB, EXIF-oriented, not resized (``hashes.working_copies`` makes the small copies).
+DECODE_SPEC = ImageSpec(size=None, resize=None)
 
 
 class Scanned(NamedTuple):
@@ -50,15 +50,16 @@ def scan_one(path):
     except OSError as e:
         return Scanned(str(path), error=f"unreadable: {e.strerror or e}")
     try:
-        im, info = open_sized(data, WORK_SPEC, name=str(path))
+        im, info = open_sized(data, DECODE_SPEC, name=str(path), draft=(WORK_SIZE, WORK_SIZE))
     except ImageError as e:
         return Scanned(str(path), nbytes=len(data), error=f"{e.reason}: {e.detail}".rstrip(": "))
-    grey_im = im.convert("L")
-    grey, rgb = numpy.asarray(grey_im), numpy.asarray(im)
+    grey_im, small = hashes.working_copies(im)
+    grey = numpy.asarray(grey_im)
     look, mirror = hashes.look_hashes(grey_im)
     return Scanned(str(path), info.size[0], info.size[1], len(data),
-                   hashlib.sha1(data).hexdigest(), hashes.pixel_hash(im), look, mirror,
-                   hashes.entropy(grey), hashes.sharpness(grey), hashes.colourfulness(rgb))
+                   hashlib.sha1(data).hexdigest(), hashes.pixel_hash(small), look, mirror,
+                   hashes.entropy(grey), hashes.sharpness(grey),
+                   hashes.colourfulness(numpy.asarray(small)))
 
 
 def scan_files(paths, workers=None, progress=True):

@@ -130,16 +130,17 @@ def open_image(source, spec=None, *, name=None, **options):
     return open_sized(source, _make_spec(spec, options), name=name)[0]
 
 
-def open_sized(source, spec, *, name=None):
+def open_sized(source, spec, *, name=None, draft=None):
     """:func:`open_image` (one decode), and the ImageInfo of the image before any resize.
 
-    Returns:
-        (PIL.Image.Image, ImageInfo): as open_image; format and full (width, height) as shown.
+    ``draft`` (w, h): a JPEG comes at the smallest libjpeg scale that covers it in both axes,
+    whatever ``spec`` says (give no ``spec.size``: the caller resizes). Returns (image, info).
     """
     with _opened(source, name, spec.max_pixels) as im:
         info = ImageInfo(im.format, _convert.oriented_size(im))
         if spec.draft:
-            _decode.draft(im, spec)
+            _decode.draft(im, spec if draft is None else _make_spec(
+                spec, {"size": draft, "resize": "squash"}))
         im.load()
         im = _convert.fix_channels(_convert.orient(im), spec)
     return _convert.resize(im, spec), info

@@ -7,6 +7,7 @@ At most ``SHOWN`` groups and ``SHOWN`` images per flag are drawn; the CSVs hold 
 """
 
 import html
+import os
 import shutil
 
 from mlimages._fs import atomic_write_text
@@ -18,6 +19,7 @@ SHOWN = 60
 THUMB_SPEC = ImageSpec(size=96, resize="downscale")
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
+pre{white-space:pre-wrap;overflow-wrap:anywhere}
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse}td,th{padding:2px 10px;text-align:right;border-bottom:1px solid #e4e4e4}
 th:first-child,td:first-child{text-align:left}.bar{background:#4a7fb5;height:10px;display:inline-block}
@@ -32,23 +34,34 @@ def _e(text):
     return html.escape(str(text))
 
 
+def _short_names(result, indices):
+    """{index: its path below the folder all audited images share} (for the captions)."""
+    base = os.path.commonpath([os.path.dirname(os.path.abspath(i.path)) for i in result.items])
+    return {k: os.path.relpath(os.path.abspath(result.items[k].path), base) for k in indices}
+
+
 def write_thumbs(result, out, indices):
-    """A 96x96 JPEG per index in ``out/THUMBS``; returns {index: relative src}."""
+    """A 96x96 JPEG per index in ``out/THUMBS``; returns {index: (relative src or None,
+    short path)}."""
     folder = out / THUMBS
     folder.mkdir(parents=True, exist_ok=True)
-    src = {}
+    src = dict.fromkeys(indices)
     for k in sorted(indices):
         try:
             open_image(result.items[k].path, THUMB_SPEC).save(folder / f"{k}.jpg", quality=85)
             src[k] = f"{THUMBS}/{k}.jpg"
         except (ImageError, OSError):
             continue
-    return src
+    names = _short_names(result, indices)
+    return {k: (src[k], names[k]) for k in indices}
 
 
 def _figure(src, k, caption):
-    img = f'<img src="{_e(src[k])}" alt="">' if k in src else "<div>(no thumbnail)</div>"
-    return f"<figure>{img}<figcaption>{caption}</figcaption></figure>"
+    """Image ``k``'s thumbnail, ``caption`` (HTML) and its short path under it."""
+    thumb, name = src[k]
+    img = f'<img src="{_e(thumb)}" alt="">' if thumb else "<div>(no thumbnail)</div>"
+    return (f"<figure>{img}<figcaption>{caption}<br><span class=note>{_e(name)}</span>"
+            "</figcaption></figure>")
 
 
 def _classes(result):
@@ -79,8 +92,7 @@ def _group_rows(result, src, groups, css):
     for g in groups[:SHOWN]:
         figures = "".join(_figure(src, m.index, f"{_e(result.items[m.index].split or '-')} / "
                                   f"{_e(result.items[m.index].cls)}<br>{m.match}"
-                                  f"{'' if m.match == 'kept' else f' d={m.distance}'}<br>"
-                                  f"<span class=note>{_e(result.items[m.index].path)}</span>")
+                                  f"{'' if m.match == 'kept' else f' d={m.distance}'}")
                           for m in result.groups[g])
         rows.append(f"<div class='row {css}'><span class=tag>#{g}</span>{figures}</div>")
     more = len(groups) - SHOWN
@@ -103,8 +115,7 @@ def _flags(result, src):
         hits = [f for f in result.flags if f.name == name]
         if not hits:
             continue
-        figures = "".join(_figure(src, f.index, f"{f.value} (limit {f.threshold})<br>"
-                                  f"<span class=note>{_e(result.items[f.index].path)}</span>")
+        figures = "".join(_figure(src, f.index, f"{f.value} (limit {f.threshold})")
                           for f in hits[:SHOWN])
         parts.append(f"<h2>{_e(name)}: {len(hits)}</h2><p class=note>{_e(meaning)}</p>"
                      f"<div class=row>{figures}</div>")

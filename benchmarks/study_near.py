@@ -3,9 +3,10 @@ images to each other, on generated photos (mlimages.demo.synth, all six patterns
 
     PYTHONPATH=. python benchmarks/study_near.py [--originals 60]
 
-Prints, per kind of copy, the distances (median, max) and the share caught at each
-threshold, and the share of unrelated pairs (different originals, same pattern and not)
-within each threshold: the false matches a threshold would make.
+Prints, per kind of copy, the distances (median, max) and the share within each threshold,
+then the share the audit catches at the default --near (the dhash within it and the 16x16 grey
+copies within LOOK_TOLERANCE, mirrored copies through the mirror hash); the same for unrelated
+pairs (different originals, same pattern and not): the false matches.
 """
 
 import argparse
@@ -16,7 +17,9 @@ from pathlib import Path
 import numpy
 from PIL import Image
 
+from mlimages.audit.hashes import look_difference
 from mlimages.audit.near import popcount
+from mlimages.audit.options import DEFAULT_NEAR, LOOK_TOLERANCE
 from mlimages.audit.scan import scan_files
 from mlimages.demo import synth
 
@@ -69,26 +72,30 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         paths = _write(Path(tmp), args.originals)
         scanned = {k: scan_files(v, workers=2, progress=False) for k, v in paths.items()}
-    orig = numpy.array([s.dhash for s in scanned["original"]], dtype=numpy.uint64)
-    print(f"{'copy':26s} {'median':>6s} {'max':>4s}  " + " ".join(f"<={t:<3d}" for t in THRESHOLDS))
+    originals = scanned["original"]
+    orig = numpy.array([s.dhash for s in originals], dtype=numpy.uint64)
+    print(f"{'copy':34s} {'median':>6s} {'max':>4s}  " + " ".join(f"<={t:<3d}" for t in THRESHOLDS)
+          + f"  caught at --near {DEFAULT_NEAR}")
     for name in COPIES:
         h = numpy.array([s.dhash for s in scanned[name]], dtype=numpy.uint64)
-        d = popcount(orig ^ h).astype(int)
+        looks = [look_difference(a.tiny, b.tiny) for a, b in zip(originals, scanned[name])]
         if name.startswith("mirrored"):
             m = numpy.array([s.mirror for s in scanned[name]], dtype=numpy.uint64)
-            dm = popcount(orig ^ m).astype(int)
-            _row("mirrored (mirror hash)", dm)
-        _row(name, d)
+            _row("mirrored (mirror hash)", popcount(orig ^ m).astype(int), looks)
+        _row(name, popcount(orig ^ h).astype(int), looks)
     i, j = numpy.triu_indices(orig.size, 1)
     d = popcount(orig[i] ^ orig[j]).astype(int)
+    looks = numpy.array([look_difference(originals[a].tiny, originals[b].tiny)
+                         for a, b in zip(i, j)])
     same = (i % len(synth.PATTERNS)) == (j % len(synth.PATTERNS))
-    _row("unrelated, same pattern", d[same])
-    _row("unrelated, other pattern", d[~same])
+    _row(f"unrelated, same pattern ({same.sum()} pairs)", d[same], looks[same])
+    _row(f"unrelated, other ({(~same).sum()} pairs)", d[~same], looks[~same])
 
 
-def _row(name, d):
+def _row(name, d, looks):
     shares = " ".join(f"{100 * (d <= t).mean():4.0f}%" for t in THRESHOLDS)
-    print(f"{name:26s} {numpy.median(d):6.1f} {d.max():4d}  {shares}")
+    caught = ((d <= DEFAULT_NEAR) & (numpy.asarray(looks) <= LOOK_TOLERANCE)).mean()
+    print(f"{name:34s} {numpy.median(d):6.1f} {d.max():4d}  {shares}  {100 * caught:5.1f}%")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 Pure functions of the scanned records (``scan.Scanned``); ``label --group-duplicates`` and
 ``--drop-duplicates`` use them too. A group is a connected component: two images are joined
-when one of the three matches holds, so a chain of near pairs is one group even where its
+when one of the three matches holds (a near pair also needs similar 16x16 grey copies:
+``options.LOOK_TOLERANCE``), so a chain of near pairs is one group even where its
 ends are further apart than ``near``.
 """
 
@@ -10,7 +11,9 @@ from typing import NamedTuple
 
 import numpy
 
+from mlimages.audit.hashes import look_difference
 from mlimages.audit.near import components, near_pairs
+from mlimages.audit.options import LOOK_TOLERANCE
 
 #: Below this grey-histogram entropy (bits) an image is too flat for its dhash to mean
 #: anything (a blank image hashes to 0, within a few bits of any smooth one): such images
@@ -42,8 +45,9 @@ def _equal_pairs(keys):
 
 
 def _look_pairs(scanned, good, near, mirrored):
-    """Near pairs among the ``good`` records; with ``mirrored``, an image's hash is also
-    compared with the others' mirror hashes (a left-right flipped copy)."""
+    """Near pairs among the ``good`` records, each confirmed by its 16x16 grey copies
+    (``options.LOOK_TOLERANCE``); with ``mirrored``, an image's hash is also compared with
+    the others' mirror hashes (a left-right flipped copy)."""
     if near < 0 or not good:
         return [], []
     hashes = [scanned[k].dhash for k in good]
@@ -51,9 +55,10 @@ def _look_pairs(scanned, good, near, mirrored):
         hashes += [scanned[k].mirror for k in good]
     i, j, _ = near_pairs(numpy.array(hashes, dtype=numpy.uint64), near)
     ids = numpy.array(good * (2 if mirrored else 1))
-    i, j = ids[i], ids[j]
-    keep = i != j                     # a symmetric image is near its own mirror
-    return i[keep].tolist(), j[keep].tolist()
+    pairs = [(a, b) for a, b in zip(ids[i].tolist(), ids[j].tolist())
+             if a != b                # a symmetric image is near its own mirror
+             and look_difference(scanned[a].tiny, scanned[b].tiny) <= LOOK_TOLERANCE]
+    return [a for a, _ in pairs], [b for _, b in pairs]
 
 
 def _kept(members, scanned):

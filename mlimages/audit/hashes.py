@@ -57,6 +57,20 @@ def working_copies(rgb):
     return grey, rgb.resize((PIXEL_SIZE, PIXEL_SIZE), Image.Resampling.BOX, reducing_gap=2.0)
 
 
+def tiny_grey(grey):
+    """The grey working copy box-averaged to PIXEL_SIZE x PIXEL_SIZE, as bytes (row-major):
+    what confirms a near pair (``groups``)."""
+    return grey.resize((PIXEL_SIZE, PIXEL_SIZE), Image.Resampling.BOX).tobytes()
+
+
+def look_difference(a, b):
+    """Mean absolute difference (grey levels) of two :func:`tiny_grey` copies, the smaller
+    of ``b`` as is and ``b`` mirrored left-right."""
+    a = numpy.frombuffer(a, numpy.uint8).reshape(PIXEL_SIZE, PIXEL_SIZE).astype(numpy.int16)
+    b = numpy.frombuffer(b, numpy.uint8).reshape(PIXEL_SIZE, PIXEL_SIZE).astype(numpy.int16)
+    return float(min(numpy.abs(a - b).mean(), numpy.abs(a - b[:, ::-1]).mean()))
+
+
 def pixel_hash(small):
     """SHA-1 (hex) of the small copy's bytes (:func:`working_copies`): equal for files that decode to the same
     pixels (a PNG and a BMP of one image, the same JPEG with other metadata)."""

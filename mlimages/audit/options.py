@@ -19,6 +19,11 @@ PIXEL_SIZE = 16
 #: benchmarks/RESULTS.md ("audit: the --near study"): most re-encoded, resized and mirrored
 #: copies are within 4 bits, unrelated images almost never.
 DEFAULT_NEAR = 4
+#: A near pair is confirmed only when the two 16x16 grey copies differ by at most this many
+#: grey levels on average (straight or mirrored): periodic textures (stripes, checks) alias
+#: to the same 9x8 dhash without looking alike; re-encoded, resized and mirrored copies
+#: differ by about 1 (the study in benchmarks/RESULTS.md).
+LOOK_TOLERANCE = 6.0
 #: What each flag means; the number compared, and how (``value < threshold`` or ``>``).
 FLAGS = {
     "too_small": "short side in pixels < --min-side",

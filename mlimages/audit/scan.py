@@ -24,7 +24,7 @@ class Scanned(NamedTuple):
 
     ``width``, ``height`` are the full size as shown (after EXIF orientation); ``sha1`` of the
     file's bytes; ``pixels`` the :func:`hashes.pixel_hash`; ``dhash``/``mirror`` 64-bit ints;
-    ``entropy``, ``sharpness``, ``colour`` as in ``hashes``. ``error`` is "" for a good image,
+    ``entropy``, ``sharpness``, ``colour``, ``tiny`` as in ``hashes``. ``error`` is "" for a good image,
     else the reason (and the other fields are zero).
     """
 
@@ -39,6 +39,7 @@ class Scanned(NamedTuple):
     entropy: float = 0.0
     sharpness: float = 0.0
     colour: float = 0.0
+    tiny: bytes = b""
     error: str = ""
 
 
@@ -59,7 +60,7 @@ def scan_one(path):
     return Scanned(str(path), info.size[0], info.size[1], len(data),
                    hashlib.sha1(data).hexdigest(), hashes.pixel_hash(small), look, mirror,
                    hashes.entropy(grey), hashes.sharpness(grey),
-                   hashes.colourfulness(numpy.asarray(small)))
+                   hashes.colourfulness(numpy.asarray(small)), hashes.tiny_grey(grey_im))
 
 
 def scan_files(paths, workers=None, progress=True):

@@ -9,7 +9,8 @@
    truncated JPEG, a redirect to Flickr's "photo unavailable" placeholder);
 3. runs the real commands, each printed as a user would type it, through the
    same entry point as the shell (:func:`mlimages.cli.main`):
-   gather -> label -> mean -> train -> predict -> evaluate (on the held-out test split);
+   gather -> label -> mean -> audit (the planted duplicates and the leaks they make) ->
+   train -> predict -> evaluate (on the held-out test split);
 4. checks gather's summary against the planted links and ends with the
    validation and test accuracy, where everything is, and what to type next.
 """
@@ -79,7 +80,8 @@ def _check_out(out):
 
 
 #: What a demo run writes under its --out: removed before the next run, nothing else is.
-DEMO_OUTPUTS = ("web", "images", "lists", "result", "cache", "mean.png", "mean.npy", "mean.json")
+DEMO_OUTPUTS = ("web", "images", "lists", "audit", "result", "cache", "mean.png", "mean.npy",
+                "mean.json")
 
 
 def clear_previous(out):
@@ -115,10 +117,12 @@ def run_demo(run_command, out="demo-output", quick=False):
         print(f"Removed the previous demo's {', '.join(removed)} from {out}/")
     started = time.monotonic()
     web, images, lists, result = out / "web", out / "images", out / "lists", out / "result"
-    n = size.classes * size.per_class
-    print(f"Generating a {size.classes}-class task: {n} photo-sized JPEGs to serve, "
-          f"{size.classes * size.holdout} held out for predict ...")
+    print(f"Generating a {size.classes}-class task: {size.classes * size.per_class} "
+          f"photo-sized JPEGs to serve, {size.classes * size.holdout} held out for predict ...")
     files = make_task(web, size)
+    n = sum(len(names) for names in files.values())
+    print(f"... and {n - size.classes * size.per_class} duplicates of some of them planted "
+          "(copy*.jpg: same bytes in another class, re-encoded, mirrored, resized)")
     with Site() as site:
         publish(site, web, files)
         print(f"Serving them on {site.url()} behind {web / 'urls.txt'} "
@@ -132,6 +136,9 @@ def run_demo(run_command, out="demo-output", quick=False):
            "--seed", 1, "--verify", "--quiet"])
     _step(run_command, ["mean", lists / "train.txt", "--root", images, "--size", 72, "--out",
            out / "mean.png", "--quiet"])
+    _step(run_command, ["audit", *(lists / f"{s}.txt" for s in ("train", "val", "test")),
+           "--root", images, "--manifest", images / "manifest.jsonl", "--mean",
+           out / "mean.png", "--out", out / "audit", "--quiet"])
     _step(run_command, ["train", lists / "train.txt", "--val", lists / "val.txt", "--root", images,
            "--mean", out / "mean.npy", "--arch", "small", "--epoch", size.epochs,
            "--batchsize", size.batchsize, "--lr", size.lr, "--lr-decay", size.lr_decay,
@@ -150,11 +157,14 @@ Where things are:
   {out / 'images'}/          the gathered images, manifest.jsonl, summary.json
   {out / 'lists'}/           train.txt, val.txt, test.txt, label_def.txt
   {out / 'mean.png'}         the mean image (mean.npy for training)
+  {out / 'audit'}/           report.html: the planted duplicates, the leaks across splits and
+                        classes they make, flagged images; duplicates.csv, flags.csv
   {result}/          model.npz, curves.png (loss and accuracy by epoch), log, log.csv, snapshots
   {result / 'eval-test'}/  the test split's report: confusion.png (true class by row,
                         predicted by column), mistakes.png (the misclassified images), report.json
 
 Next:
+  mlimages label {out / 'images'} ... --group-duplicates   no duplicate group across splits
   mlimages inspect --arch alex --insize 227      the size arithmetic of AlexNet
   mlimages train ... --resume {result}           continue a stopped run
   mlimages train ... --init-model {result}/model.npz --freeze conv1,conv2   fine-tune""")

@@ -17,6 +17,9 @@ from mlimages.image import ImageError, ImageSpec, open_sized
 #: One draft-mode decode: libjpeg at the smallest scale that still covers WORK_SIZE in both
 #: axes, RGB, EXIF-oriented, not resized (``hashes.working_copies`` makes the small copies).
 DECODE_SPEC = ImageSpec(size=None, resize=None)
+#: Images per process at least: starting a worker (a fresh interpreter importing NumPy and
+#: Pillow) costs about as much as scanning a few hundred images.
+PER_WORKER = 500
 
 
 class Scanned(NamedTuple):
@@ -68,13 +71,14 @@ def scan_files(paths, workers=None, progress=True):
 
     Args:
         paths: image files (str or Path).
-        workers (int): processes (default: every core); 1 scans in this process.
+        workers (int): processes (default: every core), at most one per PER_WORKER images;
+            1 scans in this process.
 
     Returns:
         list of Scanned, in the order of ``paths``.
     """
     paths = [str(p) for p in paths]
-    workers = min(workers or os.cpu_count() or 1, max(1, len(paths)))
+    workers = min(workers or os.cpu_count() or 1, max(1, len(paths) // PER_WORKER))
     bar = dict(total=len(paths), unit="img", desc="audit", disable=not progress, leave=False)
     if workers == 1:
         return [scan_one(p) for p in tqdm(paths, **bar)]

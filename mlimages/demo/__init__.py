@@ -9,8 +9,8 @@
    truncated JPEG, a redirect to Flickr's "photo unavailable" placeholder);
 3. runs the real commands, each printed as a user would type it, through the
    same entry point as the shell (:func:`mlimages.cli.main`):
-   gather -> label -> mean -> audit (the planted duplicates and the leaks they make) ->
-   train -> predict -> evaluate (on the held-out test split);
+   gather -> label -> audit (the planted duplicates and the leaks they make) -> label
+   --group-duplicates -> mean -> train -> predict -> evaluate (on the held-out test split);
 4. checks gather's summary against the planted links and ends with the
    validation and test accuracy, where everything is, and what to type next.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from mlimages._fs import blocking_file
 from mlimages.demo.site import Site
-from mlimages.demo.task import BROKEN, FULL, PARENT, QUICK, make_task, publish
+from mlimages.demo.task import BROKEN, DUPLICATES, FULL, PARENT, QUICK, make_task, publish
 from mlimages.errors import MlimagesError
 
 
@@ -117,12 +117,11 @@ def run_demo(run_command, out="demo-output", quick=False):
         print(f"Removed the previous demo's {', '.join(removed)} from {out}/")
     started = time.monotonic()
     web, images, lists, result = out / "web", out / "images", out / "lists", out / "result"
-    print(f"Generating a {size.classes}-class task: {size.classes * size.per_class} "
-          f"photo-sized JPEGs to serve, {size.classes * size.holdout} held out for predict ...")
+    n = size.classes * size.per_class
+    print(f"Generating a {size.classes}-class task: {n} photo-sized JPEGs to serve (among them "
+          f"{len(DUPLICATES)} planted duplicates: the same bytes in another class, re-encoded, "
+          f"mirrored, resized), {size.classes * size.holdout} held out for predict ...")
     files = make_task(web, size)
-    n = sum(len(names) for names in files.values())
-    print(f"... and {n - size.classes * size.per_class} duplicates of some of them planted "
-          "(copy*.jpg: same bytes in another class, re-encoded, mirrored, resized)")
     with Site() as site:
         publish(site, web, files)
         print(f"Serving them on {site.url()} behind {web / 'urls.txt'} "
@@ -132,13 +131,9 @@ def run_demo(run_command, out="demo-output", quick=False):
                "--timeout", 3, "--retries", 0, "--quiet", "--out", images])
     print("\nThe broken links were skipped, each with its reason in manifest.jsonl:")
     print("\n".join(check_gather(images)))
-    _step(run_command, ["label", images, "--out", lists, "--val", 0.2, "--test", 0.2,
-           "--seed", 1, "--verify", "--quiet"])
+    _audit_and_fix(run_command, out, images, lists)
     _step(run_command, ["mean", lists / "train.txt", "--root", images, "--size", 72, "--out",
            out / "mean.png", "--quiet"])
-    _step(run_command, ["audit", *(lists / f"{s}.txt" for s in ("train", "val", "test")),
-           "--root", images, "--manifest", images / "manifest.jsonl", "--mean",
-           out / "mean.png", "--out", out / "audit", "--quiet"])
     _step(run_command, ["train", lists / "train.txt", "--val", lists / "val.txt", "--root", images,
            "--mean", out / "mean.npy", "--arch", "small", "--epoch", size.epochs,
            "--batchsize", size.batchsize, "--lr", size.lr, "--lr-decay", size.lr_decay,
@@ -147,6 +142,19 @@ def run_demo(run_command, out="demo-output", quick=False):
     _step(run_command, ["evaluate", result, lists / "test.txt"])
     _finish(out, result, time.monotonic() - started, size)
     return 0
+
+
+def _audit_and_fix(run_command, out, images, lists):
+    """label, audit the split (the planted duplicates, the leaks they make), label again with
+    the duplicate groups kept in one split each."""
+    label = ["label", images, "--out", lists, "--val", 0.2, "--test", 0.2, "--seed", 1]
+    _step(run_command, label + ["--verify", "--quiet"])
+    _step(run_command, ["audit", *(lists / f"{s}.txt" for s in ("train", "val", "test")),
+           "--root", images, "--manifest", images / "manifest.jsonl", "--out", out / "audit",
+           "--quiet"])
+    print("\nThe leaks above are the planted duplicates (see audit/report.html); label again, "
+          "each duplicate group kept in one split:")
+    _step(run_command, label + ["--group-duplicates", "--quiet"])
 
 
 def _finish(out, result, seconds, size):
@@ -158,13 +166,13 @@ Where things are:
   {out / 'lists'}/           train.txt, val.txt, test.txt, label_def.txt
   {out / 'mean.png'}         the mean image (mean.npy for training)
   {out / 'audit'}/           report.html: the planted duplicates, the leaks across splits and
-                        classes they make, flagged images; duplicates.csv, flags.csv
+                        classes they made in the first split, flagged images; duplicates.csv
   {result}/          model.npz, curves.png (loss and accuracy by epoch), log, log.csv, snapshots
   {result / 'eval-test'}/  the test split's report: confusion.png (true class by row,
                         predicted by column), mistakes.png (the misclassified images), report.json
 
 Next:
-  mlimages label {out / 'images'} ... --group-duplicates   no duplicate group across splits
+  mlimages label {out / 'images'} ... --drop-duplicates    keep one image of each group
   mlimages inspect --arch alex --insize 227      the size arithmetic of AlexNet
   mlimages train ... --resume {result}           continue a stopped run
   mlimages train ... --init-model {result}/model.npz --freeze conv1,conv2   fine-tune""")

@@ -4,7 +4,7 @@
 
     folder/
       served/n99990001/0000.jpg ...   the photos a Site serves (one folder per synset)
-      served/n99990002/copy0.jpg ...  planted duplicates of some of them (DUPLICATES)
+      (a few of them are planted duplicates of others: DUPLICATES)
       holdout/stripes_0024.jpg ...    photos kept back for ``mlimages predict``
       urls.txt                        ``wnid_i<TAB>url``: the photos and the planted broken links
       words.txt  wordnet.is_a.txt     the synsets' names and their parent, PARENT
@@ -28,9 +28,11 @@ BROKEN = [("dead", "http_404", 3), ("gone", "http_410", 1), ("hang", "timeout", 
           ("html", "not_image", 1), ("cut", "truncated", 1), ("moved", "placeholder", 1)]
 
 # Planted duplicates, for `mlimages audit` to find: (source class, source photo, target
-# class, how the copy is made). The first is the same photo under two labels.
-DUPLICATES = [(0, 0, 1, "same bytes"), (0, 1, 0, "re-encoded"), (1, 2, 1, "mirrored"),
-              (2, 3, 2, "resized")]
+# class, the target's photo the copy replaces (from the end), how it is made). The first is
+# the same photo under two labels. Replacing photos keeps every class's count, so the split
+# (and the demo's figures) stay those of the task without them.
+DUPLICATES = [(0, 0, 1, -1, "same bytes"), (0, 1, 0, -2, "re-encoded"), (1, 2, 1, -3, "mirrored"),
+              (2, 3, 2, -4, "resized")]
 
 
 @dataclass(frozen=True)
@@ -75,15 +77,16 @@ def make_task(folder, size, seed=1):
 
 
 def _plant_duplicates(served, files):
-    """Write the copies of :data:`DUPLICATES` beside the photos (``copyK.jpg``) and list them
-    (a copy of a class or photo that a small task lacks is left out)."""
-    wnids = list(files)
-    photos = {wnid: len(names) for wnid, names in files.items()}
-    for k, (source, index, target, how) in enumerate(DUPLICATES):
-        if max(source, target) >= len(wnids) or index >= photos[wnids[source]]:
+    """Overwrite photos with the copies of :data:`DUPLICATES` (a copy whose class or photos a
+    small task lacks is left out); returns the replaced files' paths."""
+    wnids, planted = list(files), []
+    for source, index, target, slot, how in DUPLICATES:
+        if max(source, target) >= len(wnids) or index >= len(files[wnids[source]]) - 1:
             continue
         src = served / wnids[source] / files[wnids[source]][index]
-        dst = served / wnids[target] / f"copy{k}.jpg"
+        dst = served / wnids[target] / files[wnids[target]][slot]
+        if src == dst:
+            continue
         image = Image.open(src)
         if how == "same bytes":
             dst.write_bytes(src.read_bytes())
@@ -93,7 +96,8 @@ def _plant_duplicates(served, files):
             image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(dst, quality=88)
         else:
             image.resize((image.width // 2, image.height // 2)).save(dst, quality=88)
-        files[wnids[target]].append(dst.name)
+        planted.append(dst)
+    return planted
 
 
 def publish(site, folder, files):

@@ -109,6 +109,16 @@ def test_the_command_writes_every_file_and_counts_the_manifest(tmp_path, capsys)
     assert thumbs and all(f'src="thumbs/{t.name}"' in page for t in thumbs)
 
 
+def test_the_mean_image_is_shown_when_given(tmp_path):
+    planted_tree(tmp_path / "tree")
+    photo(1, (72, 72)).save(tmp_path / "mean.png")
+    out = tmp_path / "out"
+    audit([tmp_path / "tree"], out, AuditOptions(mean=str(tmp_path / "mean.png")),
+          progress=False)
+    assert (out / "thumbs" / "mean.png").read_bytes() == (tmp_path / "mean.png").read_bytes()
+    assert "src='thumbs/mean.png'" in (out / "report.html").read_text()
+
+
 def test_bad_inputs_name_the_culprit(tmp_path, capsys):
     with pytest.raises(AuditError, match="no such folder or list file"):
         audit([tmp_path / "nothing"], tmp_path / "out", progress=False)

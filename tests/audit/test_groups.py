@@ -15,7 +15,7 @@ def planted(tmp_path_factory):
     root = tmp_path_factory.mktemp("planted")
     files = planted_tree(root)
     paths = sorted(str(p) for p in files.values())
-    return files, paths, scan_files(paths, workers=2, progress=False)
+    return files, paths, scan_files(paths, workers=1, progress=False)
 
 
 def _group_of(groups, paths, path):
@@ -82,3 +82,11 @@ def test_an_unreadable_file_is_a_value_not_an_error(tmp_path):
     [scanned] = scan_files([bad], workers=1, progress=False)
     assert scanned.error.startswith("not_image")
     assert find_groups([scanned, scanned], 4) == []
+
+
+def test_the_pool_scans_as_one_process_does(planted, monkeypatch):
+    from mlimages.audit import scan
+    files, paths, scanned = planted
+    monkeypatch.setattr(scan, "PER_WORKER", 1)     # a pool even for these few images
+    assert scan.scan_files(paths, workers=2, progress=False) == scanned
+    assert scan.scan_files(paths, workers=1, progress=False) == scanned

@@ -8,6 +8,8 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``listfile``  the one reader/writer of ``path label`` lists and label_def.txt
 * ``label``     class-per-folder tree -> list files, splits, verification
 * ``mean``      list -> mean image (.npy + .png + .json); the one ``mean.npy`` reader
+* ``audit``     tree or lists -> duplicate groups, leaks across splits and classes, quality
+  flags, audit.json, CSVs and report.html
 * ``gather``    URL lists -> validated downloads + manifest
 * ``loader``    asyncio batch loader (a Chainer iterator); pure, seeded transforms
 * ``models``    the networks by name; the article's layer-size arithmetic

@@ -66,7 +66,9 @@ def _figure(src, k, caption):
 
 def _classes(result):
     counts = class_counts(result)
-    splits = sorted({s for row in counts.values() for s in row})
+    order = ("train", "val", "test")
+    splits = sorted({s for row in counts.values() for s in row},
+                    key=lambda s: (order.index(s) if s in order else len(order), s))
     totals = {c: sum(row.values()) for c, row in counts.items()}
     top = max(totals.values())
     head = "".join(f"<th>{_e(s or 'no split')}</th>" for s in splits)

@@ -15,8 +15,8 @@ from mlimages.audit.options import WORK_SIZE
 from mlimages.image import ImageError, ImageSpec, open_sized
 
 #: One draft-mode decode: libjpeg at the smallest scale that still covers WORK_SIZE in both
-#: axes, RGB, EXIF-oriented, not resized (``hashes.working_copies`` makes the small copies).
-DECODE_SPEC = ImageSpec(size=None, resize=None)
+#: axes, RGB, EXIF-oriented, kept at that size (``hashes.working_copies`` makes the copies).
+DECODE_SPEC = ImageSpec(size=WORK_SIZE, resize="squash")
 #: Images per process at least: starting a worker (a fresh interpreter importing NumPy and
 #: Pillow) costs about as much as scanning a few hundred images.
 PER_WORKER = 500
@@ -54,7 +54,7 @@ def scan_one(path):
     except OSError as e:
         return Scanned(str(path), error=f"unreadable: {e.strerror or e}")
     try:
-        im, info = open_sized(data, DECODE_SPEC, name=str(path), draft=(WORK_SIZE, WORK_SIZE))
+        im, info = open_sized(data, DECODE_SPEC, name=str(path), keep_size=True)
     except ImageError as e:
         return Scanned(str(path), nbytes=len(data), error=f"{e.reason}: {e.detail}".rstrip(": "))
     grey_im, small = hashes.working_copies(im)

@@ -16,7 +16,7 @@ quality numbers), ``near`` (the banded near-duplicate search), ``groups`` (dupli
 """
 
 import dataclasses
-import json
+from collections import Counter
 from pathlib import Path
 
 from mlimages._fs import blocking_file
@@ -28,9 +28,6 @@ from mlimages.audit.options import AuditError, AuditOptions
 from mlimages.audit.scan import scan_files
 
 __all__ = ["AuditError", "AuditOptions", "AuditResult", "audit"]
-
-MANIFEST = "manifest.jsonl"   # gather's (mlimages.gather.outdir.MANIFEST)
-
 
 @dataclasses.dataclass
 class AuditResult:
@@ -48,6 +45,8 @@ class AuditResult:
 
 
 def _find_manifest(sources, opts):
+    """--manifest, else gather's manifest in a tree given or in its parent, else None."""
+    from mlimages.gather.outdir import MANIFEST   # here: the CLI's parser needs no gather
     if opts.manifest:
         return Path(opts.manifest)
     for source in map(Path, sources):
@@ -58,19 +57,16 @@ def _find_manifest(sources, opts):
 
 
 def manifest_status(path):
-    """{status: URLs} of gather's manifest at ``path`` (the last line of a URL counts)."""
+    """{status: URLs} of gather's manifest at ``path``, read by gather's own line parser: the
+    last line of a (label, URL) counts; a line gather cannot read is skipped, as gather does."""
+    from mlimages.gather.outdir import parse_line
     last = {}
-    with open(path, encoding="utf-8", errors="replace") as f:
-        for line in f:
-            try:
-                record = json.loads(line)
-                last[(record.get("label"), record.get("url"))] = record.get("status", "?")
-            except (ValueError, AttributeError):
-                continue           # a cut or foreign line: gather skips it too
-    counts = {}
-    for status in last.values():
-        counts[status] = counts.get(status, 0) + 1
-    return counts
+    with open(path, "rb") as f:
+        for raw in f:
+            record = parse_line(raw)
+            if record is not None:
+                last[(record.label, record.url)] = record.status
+    return dict(Counter(last.values()))
 
 
 def check_out(out):

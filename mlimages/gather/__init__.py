@@ -49,7 +49,7 @@ class GatherResult:
     summary_path: Path
 
 
-def gather(source, out, opts=None, progress=False):
+def gather(source, out, opts=None, progress=False, peers=None):
     """Download the URLs of ``source`` into ``out``, keeping only images that decode.
 
     Args:
@@ -57,6 +57,8 @@ def gather(source, out, opts=None, progress=False):
         out (str or Path): the output folder (created; see ``outdir.py`` for its layout).
         opts (GatherOptions): download and validation settings.
         progress (bool): show a tqdm bar (ok, failed, images/s).
+        peers: the other ranks of ``mpiexec ... --distributed`` (:mod:`~mlimages.gather.relay`),
+            or None.
 
     Returns:
         GatherResult: also saved as ``out/summary.json``.
@@ -84,7 +86,7 @@ def gather(source, out, opts=None, progress=False):
                                 settings_for(opts))
         from mlimages.gather.run import Run
 
-        run = Run(src, outdir, past, opts, placeholders, spec, validators, progress)
+        run = Run(src, outdir, past, opts, placeholders, spec, validators, progress, peers)
         completed = False
         try:
             _run_loop(run.main())

@@ -50,9 +50,15 @@ def abort_on_error(comm, command):
         if comm is None or comm.Get_size() == 1:
             raise
         print(f"mlimages {command}: rank {comm.Get_rank()} of {comm.Get_size()} failed: "
-              f"{type(e).__name__}: {e}; stopping every rank", file=sys.stderr, flush=True)
+              f"{_reason(e)}; stopping every rank", file=sys.stderr, flush=True)
         # mpiexec forwards each rank's output through its own process; an abort at once can
         # end the job before this rank's line got there (seen under load), and then the job's
         # output would not say why it stopped.
         time.sleep(FORWARD_SECONDS)
         comm.Abort(1)
+
+
+def _reason(e):
+    if isinstance(e, KeyboardInterrupt):  # the CLI turns SIGTERM and SIGHUP into it too
+        return "KeyboardInterrupt (Ctrl-C, SIGTERM or SIGHUP)"
+    return f"{type(e).__name__}: {e}"

@@ -21,7 +21,7 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``cli``       the command line: parse, call one library function, print
 * ``compat``    ``import mlimages.compat`` before ``import chainer`` in your own scripts
 * ``_chainer``  the one place that imports chainer (NumPy 2 / Python 3.12 bridge); ``_fs``
-  atomic writes
+  atomic writes; ``_mpi`` MPI for ``--distributed`` (gather, train): one abort-on-error
 
 Importing ``mlimages`` does not import Chainer; the stages that need it do. It adds one
 finder to ``sys.meta_path`` that only warns: a script that then imports Chainer where Chainer

@@ -11,6 +11,10 @@ The package has one module per concern:
     names.py     safe file and folder names (nothing can leave --out)
     outdir.py    the output folder: lock, manifest.jsonl, summary.json, atomic image files
     merge.py     --merge: the output folders of shards -> one (no URL twice or missing)
+    mergecheck.py  the merge's checks; --limit across shards
+    distributed.py  mpiexec -n N ... --distributed: a shard per rank, merged by rank 0
+    relay.py     the ranks' progress and kept counts, to rank 0 and back
+    ship.py      --work: node-local shards copied to rank 0 over MPI
     run.py       the asyncio loop that ties them together
     records.py   Item, Record, the statuses, GatherError
 

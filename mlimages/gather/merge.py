@@ -51,14 +51,11 @@ def merge_shards(shards, out, source=None, move=False, *, link=False, again=Fals
 
     Args:
         shards (list of str or Path): the ``--out`` folders of the shard runs.
-        out (str or Path): the merged folder (created; must hold no manifest yet, unless
-            ``again``).
+        out (str or Path): the merged folder (created; no manifest in it, unless ``again``).
         source (SourceOptions or None): the original list (without ``shard``); when given,
             every (label, URL) it yields must be settled by exactly one shard.
-        move (bool): move the images instead of copying them (the shards are left without
-            them, their manifests stay); all or nothing (see the module's docstring).
-        link (bool): hard-link the images where the file system allows (else copy); the
-            shards keep theirs.
+        move (bool): move the images (the shards' manifests stay); all or nothing.
+        link (bool): hard-link the images where possible (else copy); the shards keep theirs.
         again (bool): ``out`` may hold the manifest of an earlier merge: it is replaced.
         limit (int or None): at most this many kept images per label (``--limit``).
 
@@ -75,28 +72,17 @@ def merge_shards(shards, out, source=None, move=False, *, link=False, again=Fals
         raise GatherError("--merge needs at least one shard folder")
     out = Path(out)
     check_out(out)
-    per_shard = [_read_shard(s) for s in shards]
-    mergecheck.check_disjoint(shards, per_shard)
-    expected = mergecheck.expected_keys(source) if source is not None else None
-    if expected is not None:
-        mergecheck.check_complete(expected, per_shard)
-    old = {}
-    if (out / MANIFEST).exists() and (out / MANIFEST).stat().st_size:
-        if not again:
-            raise GatherError(f"{out / MANIFEST} exists: merge into a new, empty folder")
-        old = _read_shard(out)
-    trimmed = mergecheck.trim_to_limit(per_shard, limit)
-    mergecheck.check_outside_shards(shards, out, per_shard)
-    mergecheck.check_kept_files(shards, per_shard)
+    per_shard, expected, trimmed = _checked(shards, out, source, limit)
+    old = _earlier_merge(out, again)
     started = datetime.datetime.now(datetime.timezone.utc)
     with OutDir(out) as outdir:
         placed = _place_all(shards, per_shard, outdir, link=move or link)
-        if again:
-            outdir.rewrite(rec for records in per_shard for rec in records.values())
+        records = (rec for records in per_shard for rec in records.values())
+        if again:  # every image is in place: now the manifest
+            outdir.rewrite(records)
         else:
-            for records in per_shard:  # every image is in place: now the manifest
-                for rec in records.values():
-                    outdir.append(rec)
+            for rec in records:
+                outdir.append(rec)
         summary = _summary(shards, per_shard, outdir, started, expected) | {"over_limit": trimmed}
         outdir.write_summary(summary)
     if move:
@@ -104,6 +90,30 @@ def merge_shards(shards, out, source=None, move=False, *, link=False, again=Fals
     if old:
         _remove_stale(old, {dest for _, dest in placed}, out)
     return MergeResult(summary, outdir.manifest, outdir.summary)
+
+
+def _checked(shards, out, source, limit):
+    """The shards' records, checked (``mergecheck``) and trimmed to ``limit``; the keys of the
+    list (None without ``source``); how many records the limit trimmed."""
+    per_shard = [_read_shard(s) for s in shards]
+    mergecheck.check_disjoint(shards, per_shard)
+    expected = mergecheck.expected_keys(source) if source is not None else None
+    if expected is not None:
+        mergecheck.check_complete(expected, per_shard)
+    trimmed = mergecheck.trim_to_limit(per_shard, limit)
+    mergecheck.check_outside_shards(shards, out, per_shard)
+    mergecheck.check_kept_files(shards, per_shard)
+    return per_shard, expected, trimmed
+
+
+def _earlier_merge(out, again):
+    """{(label, url): Record} of the merge ``out`` holds ({} if none); an error unless
+    ``again``."""
+    if not ((out / MANIFEST).exists() and (out / MANIFEST).stat().st_size):
+        return {}
+    if not again:
+        raise GatherError(f"{out / MANIFEST} exists: merge into a new, empty folder")
+    return _read_shard(out)
 
 
 def _place_all(shards, per_shard, outdir, link):

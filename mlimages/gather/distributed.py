@@ -120,12 +120,17 @@ def _job(comm, source, out, folder, opts, work, progress):
         return None
     summaries = peers.finish(result.summary)
     shards = [out / SHARDS / str(r) for r in range(size)]
+    clock = [time.monotonic()]
     if work is not None:
         from mlimages.gather.ship import collect
         collect(comm, folder, shards)
+    clock.append(time.monotonic())
     merged = merge_shards(shards, out, None if opts.limit else source, link=True, again=True,
                           limit=opts.limit)
-    return _result(merged, summaries, where, time.monotonic() - started)
+    clock.append(time.monotonic())
+    times = {"elapsed_s": clock[2] - started, "ship_s": clock[1] - clock[0],
+             "merge_s": clock[2] - clock[1]}
+    return _result(merged, summaries, where, times)
 
 
 def _check_job(out, size):
@@ -153,8 +158,10 @@ def _record_job(out, where):
           + " ".join(f"{pid}@{host}" for pid, host, _ in where), file=sys.stderr, flush=True)
 
 
-def _result(merged, summaries, where, elapsed):
-    """OUT/summary.json: the merge's, with the job's ranks and totals."""
+def _result(merged, summaries, where, times):
+    """OUT/summary.json: the merge's, with the job's ranks, totals and times (seconds: the
+    job on rank 0, shipping the --work shards, the merge)."""
+    elapsed = times["elapsed_s"]
     by_status, skipped = Counter(), Counter()
     for s in summaries:
         by_status.update(s["this_run"]["by_status"])
@@ -167,8 +174,9 @@ def _result(merged, summaries, where, elapsed):
                  "elapsed_s": s["elapsed_s"], **{k: s["this_run"][k] for k in
                                                  ("attempted", "ok", "images_per_s")}}
                 for r, s in enumerate(summaries)]
-    summary = merged.summary | {"job": {"ranks": len(summaries), "elapsed_s": round(elapsed, 3),
-                                        "this_run": this_run, "per_rank": per_rank}}
+    summary = merged.summary | {"job": {"ranks": len(summaries), "this_run": this_run,
+                                        **{k: round(v, 3) for k, v in times.items()},
+                                        "per_rank": per_rank}}
     atomic_write_text(merged.summary_path,
                       json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     view = {"elapsed_s": round(elapsed, 3), "completed": True, "this_run": this_run,

@@ -9,8 +9,10 @@ one rename, and replaces the mirror's manifest last.  A job run again resumes ea
 ``WORK/<r>/`` and ships only the images that are new.
 
 The protocol, rank 0 <-> rank r: ``WANT`` -> the manifest in ``CHUNK`` messages (an empty one
-ends it); then ``NEED`` lists of paths -> one ``FILE`` (path, bytes) per path; an empty ``NEED``
-ends it.  Rank 0's own shard is hard-linked (or copied) from ``WORK/0/``.
+ends it); then ``NEED`` lists of paths -> one ``FILES`` message of [(path, bytes)] for each;
+an empty ``NEED`` ends it.  Rank r waits for ``WANT`` by polling (the other ranks may still be
+shipping), then, with the transfer under way, with MPI's blocking receive.  Rank 0's own
+shard is hard-linked (or copied) from ``WORK/0/``.
 """
 
 import os
@@ -21,9 +23,9 @@ from mlimages.gather.outdir import MANIFEST, OutDir, parse_line
 from mlimages.gather.records import GatherError
 from mlimages.gather.relay import wait_for
 
-WANT, CHUNK, NEED, FILE = 21, 22, 23, 24  # message tags
+WANT, CHUNK, NEED, FILES = 21, 22, 23, 24  # message tags
 _CHUNK_BYTES = 1 << 22
-_BATCH = 256  # paths per NEED
+_BATCH = 64  # paths per NEED: a few MB a message
 
 
 def serve(comm, folder):
@@ -33,9 +35,8 @@ def serve(comm, folder):
         while chunk := f.read(_CHUNK_BYTES):
             comm.send(chunk, dest=0, tag=CHUNK)
     comm.send(b"", dest=0, tag=CHUNK)
-    while paths := wait_for(comm, 0, NEED):
-        for path in paths:
-            comm.send((path, read_image(folder, path)), dest=0, tag=FILE)
+    while paths := comm.recv(source=0, tag=NEED):
+        comm.send([(path, read_image(folder, path)) for path in paths], dest=0, tag=FILES)
 
 
 def read_image(folder, relpath):
@@ -127,6 +128,6 @@ class _Remote:
 
     def fetch(self, out, paths):
         self.comm.send(paths, dest=self.rank, tag=NEED)
-        for _ in paths:
-            path, data = self.comm.recv(source=self.rank, tag=FILE)
-            out.commit(out.stage(data), path)
+        if paths:
+            for path, data in self.comm.recv(source=self.rank, tag=FILES):
+                out.commit(out.stage(data), path)

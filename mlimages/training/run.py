@@ -33,6 +33,7 @@ from mlimages._chainer import chainer, extensions, training
 from mlimages.errors import MlimagesError
 from mlimages.loader import converter
 from mlimages.models import build_classifier
+from mlimages.pretrained.store import init_weights
 from mlimages.training.best import BestModel, StopRequests, best_options, epoch_end
 from mlimages.training.finetune import (freeze, frozen_layers, load_init_model,
                                         scale_pretrained_lr)
@@ -94,8 +95,9 @@ def build_model(opts, n_classes, crop, device):
     model = build_classifier(opts.arch, n_classes)
     materialise(model.predictor, crop)
     report = None
-    if opts.finetune.init_model:
-        report = load_init_model(model.predictor, opts.finetune.init_model)
+    if opts.finetune.init_model:  # a pretrained model's name is downloaded here, if need be
+        weights = init_weights(opts.finetune.init_model, opts.arch)
+        report = load_init_model(model.predictor, weights)
     frozen = frozen_layers(model.predictor, opts.finetune)
     model.to_device(device)
     return model, report, frozen

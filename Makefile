@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 'setuptools>=77,<81' wheel
 	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation 'chainer==7.8.1'
-	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e '.[test,mpi]'
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e '.[test,mpi,onnx]'
 	$(PY) -m compileall -q mlimages
 	@touch $(STAMP)
 

@@ -12,6 +12,7 @@ exporter was checked with, and a bridge would have to track onnx's internals.
 """
 
 import sys
+import warnings
 
 import numpy
 
@@ -76,7 +77,9 @@ def to_onnx(predictor, mean_crop, crop):
     """
     onnx, onnx_chainer, _ = onnx_modules()
     x = numpy.zeros((TRACE_BATCH, 3, crop, crop), numpy.float32)
-    with chainer.using_config("train", False):
+    with chainer.using_config("train", False), warnings.catch_warnings():
+        # onnx 1.18 deprecates the onnx.mapping tables the exporter reads (hence the pin).
+        warnings.simplefilter("ignore", DeprecationWarning)
         model = onnx_chainer.export(Deployable(predictor, mean_crop), x, filename=None,
                                     opset_version=OPSET, input_names=[INPUT],
                                     output_names=[OUTPUT])

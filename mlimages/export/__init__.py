@@ -13,3 +13,5 @@ imports only :mod:`.options`.
 
 from mlimages.export.options import (ExportCheckFailed, ExportError,  # noqa: F401
                                      ExportOptions)
+
+__all__ = ["ExportCheckFailed", "ExportError", "ExportOptions"]

@@ -13,3 +13,5 @@ fetch`` for the rest.
 
 from mlimages.pretrained.registry import (MODELS, PretrainedError, PretrainedModel,  # noqa: F401
                                           UnknownModel, get, is_name)
+
+__all__ = ["MODELS", "PretrainedError", "PretrainedModel", "UnknownModel", "get", "is_name"]

@@ -92,12 +92,11 @@ def build_model(opts, n_classes, crop, device):
     Returns:
         (L.Classifier, LoadReport or None, list of frozen layer names).
     """
+    # A pretrained model's name becomes its cached .npz (downloaded first if need be).
+    weights = opts.finetune.init_model and init_weights(opts.finetune.init_model, opts.arch)
     model = build_classifier(opts.arch, n_classes)
     materialise(model.predictor, crop)
-    report = None
-    if opts.finetune.init_model:  # a pretrained model's name is downloaded here, if need be
-        weights = init_weights(opts.finetune.init_model, opts.arch)
-        report = load_init_model(model.predictor, weights)
+    report = load_init_model(model.predictor, weights) if weights else None
     frozen = frozen_layers(model.predictor, opts.finetune)
     model.to_device(device)
     return model, report, frozen

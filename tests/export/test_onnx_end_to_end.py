@@ -7,6 +7,7 @@ The served file is a tiny Caffe AlexNet (the real convolution names and shapes, 
 """
 
 import dataclasses
+import json
 import re
 import shutil
 import subprocess
@@ -55,6 +56,8 @@ def test_fetch_train_export_and_the_readme_snippet(dataset, site, tmp_path, monk
                  "--init-model", "bvlc_alexnet", "--freeze-until", "conv5",
                  "--out", str(out)]) == 0
     assert site.hits["/zoo/bvlc_alexnet.caffemodel"] == 1            # train used the cache
+    args = json.loads((out / "args.json").read_text())
+    assert args["options"]["finetune"]["init_model"] == "bvlc_alexnet"  # a name stays a name
     cached = next((tmp_path / "home" / "pretrained").glob("bvlc_alexnet-*.npz"))
     with NpzArchive(cached) as start, NpzArchive(out / "model.npz") as tuned:
         for layer in ("conv1", "conv3", "conv5"):                    # loaded, then frozen

@@ -39,11 +39,9 @@ def sample_images(run, opts, count):
     Args:
         run: the RunFolder.  opts: its TrainOptions (``val`` and ``root``, absolute).
     """
-    found, listed = [], 0
+    found = []
     if opts.val and Path(opts.val).is_file():
-        entries = listfile.read_list(opts.val)
-        listed = len(entries)
-        for entry in entries:
+        for entry in listfile.read_list(opts.val):
             if len(found) == count:
                 break
             try:
@@ -55,9 +53,9 @@ def sample_images(run, opts, count):
     rng = numpy.random.default_rng(0)
     size = run.mean.shape[1]
     found += [rng.integers(0, 256, (3, size, size), numpy.uint8) for _ in range(made)]
-    source = (f"{count - made} of {Path(opts.val).name} ({listed} listed)" if count > made
-              else "") + (f"{', ' if count > made else ''}{made} generated" if made else "")
-    return numpy.stack(found), source
+    parts = ([f"{count - made} from {Path(opts.val).name}"] if count > made else []) + \
+        ([f"{made} generated"] if made else [])
+    return numpy.stack(found), ", ".join(parts)
 
 
 def centre(run):

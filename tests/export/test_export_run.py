@@ -27,7 +27,7 @@ def test_a_run_is_exported_checked_and_described(trained, tmp_path):
     assert info["input"]["shape"] == ["N", 3, 64, 64] and info["input"]["range"] == [0, 255]
     assert "subtracted" in info["mean"] and "1/255" in info["mean"]
     check = done.check
-    assert check.images == 8 and check.source == "6 of val.txt (6 listed), 2 generated"
+    assert check.images == 8 and check.source == "6 from val.txt, 2 generated"
     assert check.max_diff <= 1e-4 and check.top1_equal
     assert info["check"]["max_abs_diff"] == check.max_diff
 

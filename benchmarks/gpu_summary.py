@@ -57,9 +57,11 @@ def speed_table(bench, peer):
 def export_lines(export):
     if not export:
         return ["(no ONNX figures: see gpu_check.log, step export)"]
-    return [f"ONNX export on onnxruntime: {export.get('providers')}: max |Δprob| "
-            f"{export.get('max_diff')} against Chainer, top-1 equal: {export.get('top1_equal')}, "
-            f"{export.get('images_per_s', 0):.0f} images/s at batch {export.get('batch')}"]
+    lines = [f"ONNX export on onnxruntime {export.get('onnxruntime')} "
+             f"({', '.join(export.get('providers', []))}): max |Δprob| against the CPU provider "
+             f"{export.get('max_diff')}, top-1 equal: {export.get('top1_equal')}, "
+             f"{export.get('images_per_s', 0):.0f} images/s at batch {export.get('batch')}"]
+    return lines + ([f"CUDA provider: {export['cuda']}"] if "cuda" in export else [])
 
 
 def main():

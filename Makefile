@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench bench-data bench-mean bench-loader bench-train clean
+.PHONY: setup test demo bench bench-data bench-mean bench-loader bench-train gpu-wheels gpu-check-dry clean
 
 setup: $(STAMP)
 
@@ -49,6 +49,23 @@ bench-train: $(STAMP)
 	$(PY) benchmarks/bench_train.py
 
 bench: bench-mean bench-loader bench-train
+
+# The GPU machine's run (benchmarks/gpu_check.sh): the wheels it installs, built here.
+# chainer and mlimages are pure Python; mpich and mpi4py give it `mpiexec` for ChainerMN.
+GPU_WHEELS ?= .whl
+GPU_PY     ?= 3.12
+gpu-wheels: $(STAMP)
+	rm -rf $(GPU_WHEELS) && mkdir -p $(GPU_WHEELS)
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w $(GPU_WHEELS) 'chainer==7.8.1' .
+	$(PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+	    --python-version $(GPU_PY) --implementation cp --platform manylinux_2_28_x86_64 \
+	    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d $(GPU_WHEELS) \
+	    mpich mpi4py
+	@du -sh $(GPU_WHEELS)
+
+# Every step of the GPU run on the CPU, small (tests/test_gpu_check.py runs the same).
+gpu-check-dry: gpu-wheels
+	benchmarks/gpu_check.sh --dry-run --python $(PY) --wheels $(GPU_WHEELS) --out gpu-check-dry
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -16,6 +16,10 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``evaluate``  a training output folder + a labelled list -> per-class figures, confusion
   matrix, the most confident mistakes (files and pictures); TTA
 * ``predict``   a training output folder -> top-k classes of images, folders and lists
+* ``pretrained``  ImageNet weights by name (Caffe's AlexNets): registry, resumed and checked
+  download, the cache folder ($MLIMAGES_HOME), the .npz ``train --init-model NAME`` loads
+* ``export``    a training output folder -> an ONNX model (onnx_chainer; mean, scaling and
+  softmax inside), checked against Chainer with onnxruntime
 * ``info``      versions, BLAS kernel, CUDA, and known-slow set-ups
 * ``demo``      the demo, its generated task and the one fake image host
 * ``cli``       the command line: parse, call one library function, print

@@ -24,7 +24,7 @@ from collections import Counter
 
 from tqdm import tqdm
 
-INTERVAL = 0.25  # seconds between two progress messages of a rank
+INTERVAL = 0.1  # seconds between two progress messages of a rank
 _POLL = 0.05
 PROGRESS, OTHERS, DONE, BYE = 11, 12, 13, 14  # message tags
 
@@ -47,7 +47,7 @@ class RankPeers:
     """A rank's side (ranks 1..N-1); see the module's docstring."""
 
     def __init__(self, comm, limit):
-        self.comm, self.limit = comm, limit
+        self.comm, self.limit, self.size = comm, limit, comm.Get_size()
         self.others = Counter()
         self._changed, self._sent, self._pending = set(), 0.0, None
 
@@ -56,8 +56,10 @@ class RankPeers:
         self.others = sum(everyone, Counter()) - everyone[self.comm.Get_rank()]
 
     def on_record(self, run, record):
-        if self.limit and record.status == "ok":
-            self._changed.add(record.label)
+        if self.limit:
+            if record.status == "ok":
+                self._changed.add(record.label)
+            self._take_others()
         now = time.monotonic()
         if now - self._sent < INTERVAL:
             return
@@ -68,7 +70,6 @@ class RankPeers:
                    "kept": {label: run.ok[label] for label in self._changed}}
         self._pending = self.comm.isend(message, dest=0, tag=PROGRESS)
         self._changed = set()
-        self._take_others()
 
     def _take_others(self):
         while self.comm.iprobe(source=0, tag=OTHERS):
@@ -87,6 +88,7 @@ class Relay:
     """Rank 0's side: the job's progress bar, the kept counts; see the module's docstring.
 
     Attributes:
+        size (int): the number of ranks (as on every rank's peers).
         others (Counter): label -> images kept by ranks 1..N-1 (for rank 0's own run).
         summaries (list): each rank's gather summary, once :meth:`finish` returned.
     """

@@ -39,7 +39,8 @@ class Run:
             was at fault: a link planted in --out); :meth:`main` raises it once settled.
 
     ``peers`` (with ``mpiexec ... --distributed``, :mod:`mlimages.gather.relay`): its
-    ``others`` (Counter, label -> images the other ranks kept) counts towards ``--limit``, and
+    ``others`` (Counter, label -> images the other ranks kept) counts towards ``--limit``
+    (and its ``size``, the number of ranks, shares the requests in flight), and
     its ``start(run)`` is called before the first request and ``on_record(run, record)``
     after each record, both on the loop thread.
     """
@@ -156,14 +157,19 @@ class Run:
                 await self._release(item.label)
 
     async def _acquire(self, label):
-        """With --limit: wait until this label may have one more request in flight."""
+        """With --limit: wait until this label may have one more request in flight.
+
+        Alone, a run keeps at most ``limit - kept`` requests of a label in flight.  As one of
+        N ranks, at most 1/N of that (but always one): every rank may be doing the same, and
+        the other ranks' counts arrive late (``relay.INTERVAL``).
+        """
         if not self.opts.limit:
             return True
-        limit = self.opts.limit
+        limit, ranks = self.opts.limit, self.peers.size if self.peers else 1
         async with self.gate:
             await self.gate.wait_for(
                 lambda: self._kept(label) >= limit or
-                self._kept(label) + self.inflight[label] < limit)
+                self._kept(label) + self.inflight[label] * ranks < limit)
             if self._kept(label) >= limit:
                 return False
             self.inflight[label] += 1

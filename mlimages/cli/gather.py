@@ -17,7 +17,11 @@ that decode completely and are no known placeholder. Every URL gets a
 line in OUT/manifest.jsonl; re-running the command resumes.
 
   mlimages gather --urls fall11_urls.txt --wnid n02121808 \\
-      --words words.txt --out data/images --limit 500"""
+      --words words.txt --out data/images --limit 500
+
+On several machines, one MPI job (README, "Past one machine"):
+
+  mpiexec -f hosts -n 4 -ppn 1 mlimages gather ... --out data/images --distributed"""
 
 
 def add(p):

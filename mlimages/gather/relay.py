@@ -73,7 +73,8 @@ class RankPeers:
 
     def _take_others(self):
         while self.comm.iprobe(source=0, tag=OTHERS):
-            self.others.update(self.comm.recv(source=0, tag=OTHERS))
+            for label, n in self.comm.recv(source=0, tag=OTHERS).items():
+                self.others[label] = n  # totals, not increments (Counter.update would add)
 
     def done(self, summary):
         """Send this rank's summary to rank 0; return once rank 0 has taken it."""

@@ -208,3 +208,14 @@ def test_flags_that_do_not_go_with_distributed(tmp_path, capsys):
         assert cli_main(["gather", "--urls", "u.txt", "--out", str(tmp_path / "o"),
                          *extra]) == 2
         assert "--work goes with --distributed" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_limit_counts_received_many_times_still_reach_the_limit(slow_site, tmp_path):
+    # One request at a time per rank and 50 ms each: the ranks' counts go back and forth
+    # many times; a limit of nearly every good image (61) needs almost all of every rank's:
+    # a rank that counted the others' images twice would stop short.
+    urls, out = _list(slow_site, tmp_path, n=60), tmp_path / "job"
+    _run(_job(3, urls, out, "--limit", "58", "--parallel", "1"))
+    records = assert_manifest_matches_folder(out)
+    assert sum(r["status"] == "ok" for r in records.values()) == 58

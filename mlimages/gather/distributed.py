@@ -22,8 +22,8 @@ it; ranks that keep images at the same moment can still overshoot, and the merge
 label by a rule that does not depend on the number of ranks (``mergecheck.trim_to_limit``).
 
 An exception on any rank ends the job (``MPI_Abort``) after printing the rank and the reason;
-a rank killed outright is reported by ``mpiexec`` by its pid and host, which the job's first
-line (and ``job.json``) maps to ranks.
+a rank killed outright says nothing: ``mpiexec`` ends the job naming a pid (not always the
+dead one's), and the job's first line (and ``job.json``) maps every rank to its pid and host.
 """
 
 import dataclasses

@@ -18,12 +18,16 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``evaluate``  a training output folder + a labelled list -> per-class figures, confusion
   matrix, the most confident mistakes (files and pictures); TTA
 * ``predict``   a training output folder -> top-k classes of images, folders and lists
+* ``pretrained``  ImageNet weights by name (Caffe's AlexNets): registry, resumed and checked
+  download, the cache folder ($MLIMAGES_HOME), the .npz ``train --init-model NAME`` loads
+* ``export``    a training output folder -> an ONNX model (onnx_chainer; mean, scaling and
+  softmax inside), checked against Chainer with onnxruntime
 * ``info``      versions, BLAS kernel, CUDA, and known-slow set-ups
 * ``demo``      the demo, its generated task and the one fake image host
 * ``cli``       the command line: parse, call one library function, print
 * ``compat``    ``import mlimages.compat`` before ``import chainer`` in your own scripts
 * ``_chainer``  the one place that imports chainer (NumPy 2 / Python 3.12 bridge); ``_fs``
-  atomic writes
+  atomic writes; ``_mpi`` MPI for ``--distributed`` (gather, train): one abort-on-error
 
 Importing ``mlimages`` does not import Chainer; the stages that need it do. It adds one
 finder to ``sys.meta_path`` that only warns: a script that then imports Chainer where Chainer

@@ -48,14 +48,15 @@ import numpy
 
 from mlimages import listfile
 from mlimages._chainer import chainer
+from mlimages.loader.convert import RawBatch, converter
 from mlimages.loader.engine import Batch, Engine, Failure, LoaderError, Plan, Reader, Record
-from mlimages.loader.options import LoaderOptions, make_options
+from mlimages.loader.options import NORMALIZE, LoaderOptions, make_options
 from mlimages.loader.transforms import batch_indices, crop_params, epoch_order, place
 from mlimages.loader.cache import ImageCache
 from mlimages.image import ImageSpec
 from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE
 
-__all__ = ["BatchLoader", "Batch", "LoaderOptions", "LoaderError", "Failure", "converter",
+__all__ = ["BatchLoader", "Batch", "RawBatch", "LoaderOptions", "LoaderError", "Failure", "converter",
            "crop_params", "epoch_order", "place", "DEFAULT_SIZE", "DEFAULT_RESIZE"]
 
 _POLL = 0.25  # seconds between checks while waiting, so that Ctrl-C is seen at once
@@ -151,6 +152,8 @@ class BatchLoader(chainer.dataset.Iterator):
                               f"{count} images of {self.list_file}")
         if opts.prefetch < 1 or opts.item_timeout <= 0 or (opts.workers or 1) < 1:
             raise LoaderError("prefetch and workers must be >= 1 and item_timeout > 0")
+        if opts.normalize not in NORMALIZE:
+            raise LoaderError(f"normalize={opts.normalize!r}: use one of {NORMALIZE}")
 
     # ------------------------------------------------------------ Chainer's iterator protocol
     @property
@@ -173,6 +176,8 @@ class BatchLoader(chainer.dataset.Iterator):
         plan, future = self._pending[0]
         batch = self._wait(future)
         self._pending.popleft()
+        if self.options.normalize == "device":
+            batch = RawBatch(batch.x, batch.t, plan.crops.tops, plan.crops.lefts, self.mean)
         self._previous_epoch_detail = self.epoch_detail
         self.is_new_epoch = plan.next_epoch > self.epoch
         self.epoch, self.current_position = plan.next_epoch, plan.next_position
@@ -221,10 +226,16 @@ class BatchLoader(chainer.dataset.Iterator):
             self._cache = ImageCache(opts.cache, self.list_file, self.entries, self.root,
                                      self.size, opts.resize, channels)
         reader = Reader(self.root, self.entries, spec, channels, self._cache)
+        child = None
+        if opts.processes:
+            cache_args = None if opts.cache is None else (
+                opts.cache, self.list_file, self.entries, self.root, self.size, opts.resize,
+                channels)
+            child = ((self.root, self.entries, spec, channels, cache_args), self.batch_size)
         labels = numpy.array([e.label for e in self.entries], numpy.int32)
         workers = opts.workers or os.cpu_count() or 1
         self._engine = Engine(reader, labels, self.mean, self.crop_size, opts, workers,
-                               self.seed, self._record)
+                               self.seed, self._record, child)
         self._closer = weakref.finalize(self, _shutdown, self._engine, self._cache)
 
     def _order(self, epoch):
@@ -274,18 +285,6 @@ def _shutdown(engine, cache):
     engine.close()
     if cache is not None:
         cache.close()
-
-
-@chainer.dataset.converter()
-def converter(batch, device=None):
-    """Chainer converter for :class:`Batch`: sends ``x`` and ``t`` to ``device`` as they are.
-
-    Give it to ``StandardUpdater(..., converter=converter)`` and ``Evaluator(...,
-    converter=converter)``; lists of examples (other iterators) go to ``concat_examples``.
-    """
-    if isinstance(batch, Batch):
-        return tuple(chainer.dataset.to_device(device, array) for array in batch)
-    return chainer.dataset.concat_examples(batch, device)
 
 
 BatchLoader.converter = staticmethod(converter)

@@ -19,9 +19,11 @@ from typing import NamedTuple
 
 import numpy
 
+from mlimages.loader.cache import ImageCache
+from mlimages.loader.procs import BufferPool, ProcessWorker
 from mlimages.loader.threads import Stalled, WorkerPool
 from mlimages.image import ImageError, open_image
-from mlimages.loader.transforms import place, replacement
+from mlimages.loader.transforms import crop_into, normalize, place, replacement
 from mlimages.errors import MlimagesError
 
 log = logging.getLogger("mlimages.loader")
@@ -65,6 +67,13 @@ class Reader:
         self.root, self.entries, self.spec, self.cache = root, entries, spec, cache
         self.shape = (spec.size[1], spec.size[0], channels)
 
+    @classmethod
+    def open(cls, root, entries, spec, channels, cache_args):
+        """The reader of a worker process: its own map of the cache (``cache_args``: the
+        :class:`ImageCache` arguments, the files made by the parent already; or None)."""
+        return cls(root, entries, spec, channels,
+                   ImageCache(*cache_args) if cache_args else None)
+
     def read(self, index):
         if self.cache is not None:
             stored = self.cache.get(index)
@@ -91,10 +100,20 @@ class Engine:
     garbage-collected (and finalized) even while the engine runs.
     """
 
-    def __init__(self, reader, labels, mean, crop, opts, workers, seed, record):
+    def __init__(self, reader, labels, mean, crop, opts, workers, seed, record, child=None):
+        """``child``: None (threads read), or (reader_args, batch_size): worker processes read,
+        with :meth:`Reader.open` (reader_args) into shared buffers of batch_size images."""
         self.reader, self.labels, self.mean, self.crop = reader, labels, mean, crop
         self.opts, self.workers, self.seed, self.record = opts, workers, seed, record
-        self.pool = WorkerPool(workers)
+        self.dtype = numpy.uint8 if opts.normalize == "device" else numpy.float32
+        self.buffers = None
+        if child is None:
+            self.pool = WorkerPool(workers)
+        else:
+            reader_args, batch_size = child
+            self.buffers = BufferPool((batch_size, len(mean), crop, crop))
+            self.pool = WorkerPool(workers, worker_class=functools.partial(
+                ProcessWorker, child_args=(reader_args, crop)))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="mlimages-loader-loop",
                                        daemon=True)
@@ -120,33 +139,53 @@ class Engine:
 
     async def _load(self, plan):
         count = len(plan.indices)
-        x = numpy.empty((count, len(self.mean)) + (self.crop,) * 2, numpy.float32)
+        x = numpy.empty((count, len(self.mean)) + (self.crop,) * 2, self.dtype)
         t = numpy.empty(count, numpy.int32)
         attempts = [0] * count
         todo = [self._usable(plan, slot, int(i), attempts) for slot, i in enumerate(plan.indices)]
-        while todo:
-            parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
-            jobs = [asyncio.wrap_future(self.pool.submit(functools.partial(
-                self._fill, x, t, plan, part))) for part in parts]
-            results = await asyncio.gather(*jobs, return_exceptions=True)
-            todo = []
-            for part, result in zip(parts, results):
-                if isinstance(result, Stalled):
-                    slot, index = part[result.item]
-                    self._fail(index, "stalled", f"no result after {result.seconds:.0f} s")
-                    todo.append(self._usable(plan, slot, index, attempts))
-                    todo.extend(part[result.item + 1:])  # never reached by the stalled job
-                elif isinstance(result, BaseException):
-                    raise result
-                else:
-                    for slot, index, reason in result:
-                        self._fail(index, *reason)
-                        todo.append(self._usable(plan, slot, index, attempts))
+        buffer = None if self.buffers is None else self.buffers.acquire()
+        try:
+            while todo:
+                parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
+                jobs = [asyncio.wrap_future(self._submit(x, t, plan, part, buffer))
+                        for part in parts]
+                results = await asyncio.gather(*jobs, return_exceptions=True)
+                todo = []
+                for part, result in zip(parts, results):
+                    todo.extend(self._redo(plan, part, result, attempts, buffer is not None))
+        finally:
+            if buffer is not None:
+                buffer.release()
         return Batch(x, t)
+
+    def _submit(self, x, t, plan, part, buffer):
+        if buffer is None:
+            return self.pool.submit(functools.partial(self._fill, x, t, plan, part))
+        buffer.hold()  # let go once the job is settled: its child has replied or is dead
+        future = self.pool.submit(functools.partial(self._fill_remote, x, t, plan, part, buffer))
+        future.add_done_callback(lambda _: buffer.release())
+        return future
+
+    def _redo(self, plan, part, result, attempts, remote):
+        """The (slot, index) pairs of ``part`` to load again after the job's ``result``."""
+        if isinstance(result, Stalled):
+            slot, index = part[result.item]
+            self._fail(index, result.reason, result.detail)
+            # A thread placed the items before the stalled one; a child's work is finished
+            # by its thread only once the child replies, so those are read again.
+            redo = part[:result.item] if remote else []
+            return redo + [self._usable(plan, slot, index, attempts)] + part[result.item + 1:]
+        if isinstance(result, BaseException):
+            raise result
+        redo = []
+        for slot, index, reason in result:
+            self._fail(index, *reason)
+            redo.append(self._usable(plan, slot, index, attempts))
+        return redo
 
     def _fill(self, x, t, plan, part, job):
         """Worker thread: read and place each (slot, index) of ``part``; returns failures."""
-        failed = []
+        failed, crops = [], plan.crops
         for k, (slot, index) in enumerate(part):
             job.progress(k)
             try:
@@ -157,8 +196,34 @@ class Engine:
             with job.lock:
                 if job.abandoned:  # given up as stalled: x may belong to a later batch now
                     break
-                place(x[slot], chw, self.mean, plan.crops.tops[slot], plan.crops.lefts[slot],
-                      plan.crops.flips[slot], self.crop)
+                if self.dtype is numpy.uint8:
+                    crop_into(x[slot], chw, crops.tops[slot], crops.lefts[slot],
+                              crops.flips[slot], self.crop)
+                else:
+                    place(x[slot], chw, self.mean, crops.tops[slot], crops.lefts[slot],
+                          crops.flips[slot], self.crop)
+                t[slot] = self.labels[index]
+        return failed
+
+    def _fill_remote(self, x, t, plan, part, buffer, job):
+        """Worker thread: its child reads ``part`` into ``buffer``; the thread then fills
+        ``x`` (mean subtracted and scaled, or the uint8 crops) and ``t``; returns failures."""
+        crops = plan.crops
+        items = [(slot, index, int(crops.tops[slot]), int(crops.lefts[slot]),
+                  bool(crops.flips[slot])) for slot, index in part]
+        failed = job.worker.call(job, buffer.path, items)
+        bad = {slot for slot, _, _ in failed}
+        with job.lock:
+            if job.abandoned:
+                return failed
+            for slot, index in part:
+                if slot in bad:
+                    continue
+                if self.dtype is numpy.uint8:
+                    x[slot] = buffer.array[slot]
+                else:
+                    normalize(x[slot], buffer.array[slot], self.mean, crops.tops[slot],
+                              crops.lefts[slot])
                 t[slot] = self.labels[index]
         return failed
 
@@ -201,7 +266,11 @@ class Engine:
         """Stop the loop (cancelling every batch in flight) and the workers; idempotent."""
         if self.loop.is_closed() or not self.thread.is_alive():
             self.pool.shutdown()
+            if self.buffers is not None:
+                self.buffers.close()
             return
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
         self.pool.shutdown()
+        if self.buffers is not None:
+            self.buffers.close()

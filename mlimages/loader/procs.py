@@ -131,10 +131,15 @@ class ProcessWorker(_Worker):
             Stalled: the worker was retired as stalled meanwhile (the child is dead).
             Crashed: the child died.
         """
+        if self.child is not None and not self.child.is_alive():
+            self._kill()  # died between jobs (the OOM killer?): start a fresh one
         if self.child is None:
             self._spawn()
         # The item's clock starts when the child starts it (not while a new child imports).
-        self.conn.send((buffer_path, items))
+        try:
+            self.conn.send((buffer_path, items))
+        except OSError:
+            raise Crashed(0, self._kill()) from None
         while not self.conn.poll(_POLL):
             if self.retired or job.abandoned:
                 self._kill()

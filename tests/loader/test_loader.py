@@ -79,10 +79,12 @@ def test_defaults_are_the_mean_commands():
     assert (DEFAULT_SIZE, DEFAULT_RESIZE) == (256, "downscale")
 
 
-def test_training_batches_match_direct_computation(tmp_path, mean16):
+@pytest.mark.parametrize("processes", [True, False])
+def test_training_batches_match_direct_computation(tmp_path, mean16, processes):
     listed, root = make_set(tmp_path, 11)
     entries = listfile.read_list(listed)
-    with BatchLoader(listed, root, mean16, 12, 4, train=True, seed=5, workers=3) as loader:
+    with BatchLoader(listed, root, mean16, 12, 4, train=True, seed=5, workers=3,
+                     processes=processes) as loader:
         plans = [(0, 0), (0, 4), (0, 8), (1, 1), (1, 5)]  # batch 3 spans the epoch end
         for epoch, position in plans:
             x, t = next(loader)

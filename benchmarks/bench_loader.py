@@ -17,7 +17,9 @@ On the 256x256 set of ``make bench-data`` (crop 227, batch 32), images per secon
 * ``BatchLoader`` with ``cache``: the first epoch (which fills the cache) and later epochs.
 
 Each iterator is timed over ``--batches`` batches after one warm-up batch (start-up excluded
-for every contender alike). Every figure is the median of ``--repeat`` rounds; the ratios
+for every contender alike). CPU milliseconds per image are printed too (every process of the
+contender, start-up and prefetched batches included, over the images it handed out): unlike
+images/s they hardly depend on what else the shared machine runs. Every figure is the median of ``--repeat`` rounds; the ratios
 compare figures of the same run; the contenders' order rotates from round to round.
 
 Usage: .venv/bin/python benchmarks/bench_loader.py --data bench-data --repeat 3 \
@@ -26,7 +28,9 @@ Usage: .venv/bin/python benchmarks/bench_loader.py --data bench-data --repeat 3 
 
 import argparse
 import json
+import multiprocessing
 import os
+import resource
 import random
 import statistics
 import subprocess
@@ -77,6 +81,38 @@ class ChainerWayDataset(chainer.dataset.DatasetMixin):
         return example, label
 
 
+_handed = {"images": 0, "cpu": 0.0}  # what the running contender reported
+
+
+def _cpu_seconds():
+    """CPU time of this process and of its children that were waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _live_children_cpu():
+    """CPU time of the children alive now (forkserver children are never waited for by us,
+    so RUSAGE_CHILDREN misses them: read before they end)."""
+    total = 0.0
+    for child in multiprocessing.active_children():
+        try:
+            fields = open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def measured(run):
+    """(images/s as ``run()`` returns it, CPU ms per image handed out)."""
+    _handed.update(images=0, cpu=0.0)
+    before = _cpu_seconds()
+    rate = run()
+    cpu = _cpu_seconds() - before + _handed["cpu"]
+    return rate, cpu * 1000 / max(1, _handed["images"])
+
+
 def _decode(path):
     return numpy.asarray(Image.open(path).convert("RGB")).shape
 
@@ -87,6 +123,7 @@ def pillow_rate(paths, pool_type):
         list(pool.map(_decode, paths[:CORES * 4]))  # start the workers
         start = time.perf_counter()
         list(pool.map(_decode, paths, chunksize=16 if pool_type is ProcessPoolExecutor else 1))
+        _handed["images"] = len(paths) + CORES * 4
         return len(paths) / (time.perf_counter() - start)
 
 
@@ -97,6 +134,8 @@ def iterator_rate(iterator, batches, convert):
     for _ in range(batches):
         x, _ = convert(next(iterator), None)
         count += len(x)
+    _handed["images"] += count + len(x)
+    _handed["cpu"] = _live_children_cpu()
     return count / (time.perf_counter() - start)
 
 
@@ -116,6 +155,7 @@ def torch_rate(list_file, root, mean_file, args):
          str(list_file), "--root", str(root), "--mean", str(mean_file), "--crop",
          str(args.crop), "--batch", str(args.batch), "--batches", str(args.batches),
          "--workers", str(CORES)], check=True, capture_output=True, text=True).stdout
+    _handed["images"] = (args.batches + 1) * args.batch
     return json.loads(out.splitlines()[-1])["rate"]
 
 
@@ -134,6 +174,7 @@ def loader_rate(list_file, root, mean, args, cache=None, **options):
         while loader.epoch < 1:
             count += len(next(loader).x)
         first = count / (time.perf_counter() - start)
+        _handed["images"] += count
         return first, iterator_rate(loader, args.batches, converter)
 
 
@@ -159,12 +200,16 @@ def one_round(list_file, root, mean, paths, args, turn):
             del contenders[TORCH]
         names = list(contenders)
         order = names[turn % len(names):] + names[:turn % len(names)]
-        results = {name: contenders[name]() for name in order}
+        results = {name: measured(contenders[name]) for name in order}
     results = {name: results[name] for name in names}  # printed in one order
-    first, later = results.pop("cache")
+    (first, later), cpu = results.pop("cache")
     results["mlimages BatchLoader --cache, 1st epoch"] = first
     results["mlimages BatchLoader --cache, later epochs"] = later
-    return results
+    rates = {name: value[0] if isinstance(value, tuple) else value
+             for name, value in results.items()}
+    cpus = {name: value[1] for name, value in results.items() if isinstance(value, tuple)}
+    cpus["mlimages BatchLoader --cache, both"] = cpu
+    return rates, cpus
 
 
 def main(argv=None):
@@ -188,12 +233,16 @@ def main(argv=None):
     print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load average %.2f %.2f %.2f" % os.getloadavg())
     print(f"{len(paths)} images 256x256, crop {args.crop}, batch {args.batch}, {CORES} cores, "
           f"{args.repeat} rounds")
-    rounds = []
+    rounds, cpus = [], []
     for r in range(args.repeat):
-        rounds.append(one_round(list_file, root, mean, paths, args, r))
-        print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rounds[-1].items()),
-              flush=True)
+        rate, cpu = one_round(list_file, root, mean, paths, args, r)
+        rounds.append(rate)
+        cpus.append(cpu)
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rate.items()), flush=True)
+        print(f"  cpu-ms/img: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()), flush=True)
     report(rounds, args.repeat)
+    print("\nCPU ms per image handed out (median): " + ", ".join(
+        f"{k} {statistics.median(c[k] for c in cpus):.2f}" for k in cpus[0]))
     print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load average %.2f %.2f %.2f" % os.getloadavg())
     return 0
 

@@ -10,15 +10,18 @@ exactly ``crop_size`` wide works; gray, RGBA, palette or 16-bit images arrive as
 
 How it runs (the background half is :mod:`mlimages.loader.engine`): an asyncio event loop in a
 background thread keeps ``prefetch`` batches in flight; each batch is split into one job per
-worker thread (:mod:`mlimages.loader.threads`), which decodes (or reads from the ``cache``) and
-writes straight into the batch array: threads, since Pillow and NumPy release the GIL while
-they work, and nothing is copied back (threads against processes: benchmarks/RESULTS.md).
+worker thread (:mod:`mlimages.loader.threads`), each of which drives a worker process
+(:mod:`mlimages.loader.procs`) that decodes (or reads from the ``cache``), crops and flips into
+a shared-memory uint8 buffer; the thread then subtracts the mean and scales into the batch
+array. ``processes=False``: the threads decode themselves (slower: Pillow parses headers under
+the GIL; benchmarks/RESULTS.md). ``normalize="device"``: uint8 batches (:class:`RawBatch`),
+normalized by :func:`converter` on the device.
 A batch's random choices (order, crops, flips, replacements) are drawn from ``seed``, the
 epoch and the position, never from which thread finished first, so runs and resumed runs are
 reproducible.
 
 Failures: an unreadable image (corrupt, missing, not an image) or one that takes longer than
-``item_timeout`` (a stalled read: its thread is retired and replaced) is replaced by another
+``item_timeout`` (a stalled read: its worker is retired and replaced) is replaced by another
 sample drawn at random, logged once with its path and reason, and listed in
 ``loader.failures``; training never stops for one bad file.
 
@@ -53,6 +56,7 @@ from mlimages.loader.engine import Batch, Engine, Failure, LoaderError, Plan, Re
 from mlimages.loader.options import NORMALIZE, LoaderOptions, make_options
 from mlimages.loader.transforms import batch_indices, crop_params, epoch_order, place
 from mlimages.loader.cache import ImageCache
+from mlimages.loader import procs
 from mlimages.image import ImageSpec
 from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE
 
@@ -227,7 +231,7 @@ class BatchLoader(chainer.dataset.Iterator):
                                      self.size, opts.resize, channels)
         reader = Reader(self.root, self.entries, spec, channels, self._cache)
         child = None
-        if opts.processes:
+        if opts.processes and procs.available():
             cache_args = None if opts.cache is None else (
                 opts.cache, self.list_file, self.entries, self.root, self.size, opts.resize,
                 channels)

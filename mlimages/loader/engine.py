@@ -23,7 +23,7 @@ from mlimages.loader.cache import ImageCache
 from mlimages.loader.procs import BufferPool, ProcessWorker
 from mlimages.loader.threads import Stalled, WorkerPool
 from mlimages.image import ImageError, open_image
-from mlimages.loader.transforms import crop_into, normalize, place, replacement
+from mlimages.loader.transforms import crop_into, place, replacement
 from mlimages.errors import MlimagesError
 
 log = logging.getLogger("mlimages.loader")
@@ -101,19 +101,20 @@ class Engine:
     """
 
     def __init__(self, reader, labels, mean, crop, opts, workers, seed, record, child=None):
-        """``child``: None (threads read), or (reader_args, batch_size): worker processes read,
-        with :meth:`Reader.open` (reader_args) into shared buffers of batch_size images."""
+        """``child``: None (threads read), or the :meth:`Reader.open` arguments with which
+        worker processes read, straight into batches in shared memory."""
         self.reader, self.labels, self.mean, self.crop = reader, labels, mean, crop
         self.opts, self.workers, self.seed, self.record = opts, workers, seed, record
         self.dtype = numpy.uint8 if opts.normalize == "device" else numpy.float32
-        self.buffers = None
+        self.remote, self.buffers = child is not None, None
         if child is None:
             self.pool = WorkerPool(workers)
         else:
             reader_args, batch_size = child
-            self.buffers = BufferPool((batch_size, len(mean), crop, crop))
+            nbytes = batch_size * len(mean) * crop * crop * numpy.dtype(self.dtype).itemsize
+            self.buffers = BufferPool(nbytes, keep=opts.prefetch + 2)
             self.pool = WorkerPool(workers, worker_class=functools.partial(
-                ProcessWorker, child_args=(reader_args, crop)))
+                ProcessWorker, child_args=(reader_args, mean, crop)))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="mlimages-loader-loop",
                                        daemon=True)
@@ -139,31 +140,32 @@ class Engine:
 
     async def _load(self, plan):
         count = len(plan.indices)
-        x = numpy.empty((count, len(self.mean)) + (self.crop,) * 2, self.dtype)
+        shape = (count, len(self.mean)) + (self.crop,) * 2
+        shared = self.buffers.acquire() if self.remote else None
+        x = numpy.empty(shape, self.dtype) if shared is None else shared.array(shape, self.dtype)
         t = numpy.empty(count, numpy.int32)
         attempts = [0] * count
-        todo = [self._usable(plan, slot, int(i), attempts) for slot, i in enumerate(plan.indices)]
-        buffer = None if self.buffers is None else self.buffers.acquire()
         try:
+            todo = [self._usable(plan, slot, int(i), attempts)
+                    for slot, i in enumerate(plan.indices)]
             while todo:
                 parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
-                jobs = [asyncio.wrap_future(self._submit(x, t, plan, part, buffer))
+                jobs = [asyncio.wrap_future(self._submit(x, t, plan, part, shared))
                         for part in parts]
                 results = await asyncio.gather(*jobs, return_exceptions=True)
                 todo = []
                 for part, result in zip(parts, results):
-                    todo.extend(self._redo(plan, part, result, attempts, buffer is not None))
+                    todo.extend(self._redo(plan, part, result, attempts, self.remote))
         finally:
-            if buffer is not None:
-                buffer.release()
+            del shared  # x holds the buffer now (and each job until settled)
         return Batch(x, t)
 
-    def _submit(self, x, t, plan, part, buffer):
-        if buffer is None:
+    def _submit(self, x, t, plan, part, shared):
+        if shared is None:
             return self.pool.submit(functools.partial(self._fill, x, t, plan, part))
-        buffer.hold()  # let go once the job is settled: its child has replied or is dead
-        future = self.pool.submit(functools.partial(self._fill_remote, x, t, plan, part, buffer))
-        future.add_done_callback(lambda _: buffer.release())
+        shared.hold()  # let go once the job is settled: its child has replied or is dead
+        future = self.pool.submit(functools.partial(self._fill_remote, t, plan, part, shared))
+        future.add_done_callback(lambda _: shared.release())
         return future
 
     def _redo(self, plan, part, result, attempts, remote):
@@ -205,26 +207,20 @@ class Engine:
                 t[slot] = self.labels[index]
         return failed
 
-    def _fill_remote(self, x, t, plan, part, buffer, job):
-        """Worker thread: its child reads ``part`` into ``buffer``; the thread then fills
-        ``x`` (mean subtracted and scaled, or the uint8 crops) and ``t``; returns failures."""
+    def _fill_remote(self, t, plan, part, shared, job):
+        """Worker thread: its child reads and preprocesses ``part`` into the shared batch;
+        the thread fills ``t``; returns the failures."""
         crops = plan.crops
         items = [(slot, index, int(crops.tops[slot]), int(crops.lefts[slot]),
                   bool(crops.flips[slot])) for slot, index in part]
-        failed = job.worker.call(job, buffer.path, items)
+        failed = job.worker.call(job, shared, t.shape + self.mean.shape[:1] + (self.crop,) * 2,
+                                 self.dtype, items)
         bad = {slot for slot, _, _ in failed}
         with job.lock:
-            if job.abandoned:
-                return failed
-            for slot, index in part:
-                if slot in bad:
-                    continue
-                if self.dtype is numpy.uint8:
-                    x[slot] = buffer.array[slot]
-                else:
-                    normalize(x[slot], buffer.array[slot], self.mean, crops.tops[slot],
-                              crops.lefts[slot])
-                t[slot] = self.labels[index]
+            if not job.abandoned:
+                for slot, index in part:
+                    if slot not in bad:
+                        t[slot] = self.labels[index]
         return failed
 
     def _fail(self, index, reason, detail=""):
@@ -265,12 +261,13 @@ class Engine:
     def close(self):
         """Stop the loop (cancelling every batch in flight) and the workers; idempotent."""
         if self.loop.is_closed() or not self.thread.is_alive():
-            self.pool.shutdown()
-            if self.buffers is not None:
-                self.buffers.close()
+            self._stop()
             return
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        self._stop()
+
+    def _stop(self):
         self.pool.shutdown()
         if self.buffers is not None:
-            self.buffers.close()
+            self.buffers.close()  # the free ones; those in use go when their arrays do

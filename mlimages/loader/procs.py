@@ -1,38 +1,36 @@
 """Worker processes for the batch loader: each worker thread drives one child process.
 
 Why processes: Pillow parses a JPEG's headers in Python, under the GIL, so on 2 cores two
-threads decoded 256x256 JPEGs 1.46x slower than two processes (benchmarks/RESULTS.md). A
-child reads its images (decoding them, or from the cache file it maps itself), crops and flips
-them and writes each as uint8 (C, crop, crop) into the batch's shared buffer (a file in
-``/dev/shm`` that both sides map); its thread in the parent then turns those bytes into the
-batch array (mean subtracted and scaled: NumPy releases the GIL). Only the plan and the
-failures are pickled.
+threads decoded 256x256 JPEGs 1.46x slower than two processes (benchmarks/RESULTS.md). Each
+batch array lives in anonymous shared memory (``memfd_create``), passed to the children as a
+file descriptor; a child reads its images (decoding them, or from the cache file it maps
+itself) and writes each one, preprocessed by the same function the threads use, straight into
+the batch. Nothing is copied back; only the plan and the failures are pickled.
 
 Deadlines: the child writes which item it is on, and since when, into a shared array; the
 thread copies them into its :class:`~mlimages.loader.threads.Job` for the pool's watchdog. A
 worker retired as stalled has its child killed (and waited for) before the job is failed, so
-a buffer is never written after its batch gave up on it. A child that dies (a decoder crash)
+a batch is never written after it gave up on that job. A child that dies (a decoder crash)
 fails the item it was on as ``crashed``; the thread starts a fresh child for its next job.
 """
 
 import mmap
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
+import weakref
+from multiprocessing import reduction
 
 import numpy
 
 from mlimages._fs import pool_context
 from mlimages.image import ImageError
 from mlimages.loader.threads import Stalled, _Worker
-from mlimages.loader.transforms import crop_into
+from mlimages.loader.transforms import crop_into, place
 
 _POLL = 0.2  # seconds between the thread's looks at its child's progress
 _KILL_WAIT = 5.0  # seconds to wait for a killed child
-_MAPS = 16  # buffers a child keeps mapped (the pool holds about prefetch + 1)
 
 
 class Crashed(Stalled):
@@ -50,60 +48,91 @@ class Crashed(Stalled):
         return f"the worker process died reading it (exit code {self.exitcode})"
 
 
-class Buffer:
-    """A uint8 (B, C, crop, crop) batch buffer both sides map; back to the pool when unused.
+class SharedBuffer:
+    """Anonymous shared memory (``memfd_create``) for one batch, reused batch after batch.
 
-    ``users`` counts who may still write it: the batch being assembled and each job sent to a
-    child (a job lets go only once its child replied or is dead).
+    ``users`` counts what may still touch it: the array handed out (let go when the last
+    view of it is garbage-collected) and each job (let go once settled: its child replied or
+    is dead). At 0 it goes back to its pool, so a batch the consumer still holds is never
+    overwritten, and a reused buffer costs no page faults (a fresh one costs one per page).
     """
 
-    def __init__(self, path, shape, pool):
-        size = int(numpy.prod(shape))
-        with open(path, "w+b") as f:
-            f.truncate(size)
-            self._map = mmap.mmap(f.fileno(), size)
-        self.array = numpy.frombuffer(self._map, numpy.uint8).reshape(shape)
-        self.path, self._pool, self.users = path, pool, 1
+    def __init__(self, pool, key, nbytes):
+        self.pool, self.key, self.nbytes = pool, key, nbytes
+        self.fd = os.memfd_create("mlimages-batch", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(self.fd, nbytes)
+            self.map = mmap.mmap(self.fd, nbytes)
+        except BaseException:
+            os.close(self.fd)
+            raise
+        self.users = 0
+
+    def array(self, shape, dtype):
+        """A new array over the buffer (its users count it until it is collected)."""
+        flat = numpy.frombuffer(self.map, dtype, int(numpy.prod(shape)))
+        self.hold()
+        weakref.finalize(flat, self.release)
+        return flat.reshape(shape)
 
     def hold(self):
-        with self._pool.lock:
+        with self.pool.lock:
             self.users += 1
 
     def release(self):
-        with self._pool.lock:
+        with self.pool.lock:
             self.users -= 1
             if self.users == 0:
-                self.users = 1
-                self._pool.free.append(self)
+                self.pool.give_back(self)
+
+    def destroy(self):
+        # Not map.close(): the finalizer runs while the dying array still exports the map;
+        # the mapping goes with the last reference.
+        self.map = None
+        os.close(self.fd)
 
 
 class BufferPool:
-    """Batch buffers in a private folder of ``/dev/shm`` (the temp folder where there is none),
-    removed by :meth:`close`."""
+    """The :class:`SharedBuffer` objects of one loader, ``nbytes`` each; keeps ``keep`` free
+    ones (more are destroyed, and the children told to unmap them)."""
 
-    def __init__(self, shape):
-        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) \
-            else None
-        self.folder = tempfile.mkdtemp(prefix="mlimages-loader-", dir=base)
-        self.shape, self.lock, self.free, self._made = shape, threading.Lock(), [], 0
+    def __init__(self, nbytes, keep):
+        self.nbytes, self.keep, self.lock = nbytes, keep, threading.Lock()
+        self.free, self.forgotten, self._made, self.closed = [], set(), 0, False
 
     def acquire(self):
-        """A free buffer (its ``users`` is 1: the caller), made when none is free."""
         with self.lock:
             if self.free:
                 return self.free.pop()
             self._made += 1
-            path = os.path.join(self.folder, f"batch-{self._made}")
-        return Buffer(path, self.shape, self)
+            key = self._made
+        return SharedBuffer(self, key, self.nbytes)
+
+    def give_back(self, buffer):
+        """Called with ``lock`` held."""
+        if len(self.free) < self.keep and not self.closed:
+            self.free.append(buffer)
+        else:
+            self.forgotten.add(buffer.key)
+            buffer.destroy()
 
     def close(self):
-        shutil.rmtree(self.folder, ignore_errors=True)
+        with self.lock:
+            self.closed = True
+            free, self.free = self.free, []
+        for buffer in free:
+            buffer.destroy()
+
+
+def available():
+    """Whether worker processes can share batches here (Linux: ``memfd_create``)."""
+    return hasattr(os, "memfd_create")
 
 
 class ProcessWorker(_Worker):
     """A worker thread that hands its jobs' reading to its own child process.
 
-    ``child_args`` (reader_args, crop) start the child (:func:`_child_main`); the child is
+    ``child_args`` (reader_args, mean, crop) start the child (:func:`_child_main`); the child is
     started with the first job and again after it was killed or died.
     """
 
@@ -113,16 +142,21 @@ class ProcessWorker(_Worker):
         self._child_lock = threading.Lock()
 
     def _spawn(self):
+        self.mapped = set()  # keys of the buffers the child has mapped
         ctx = pool_context()
         self.progress = ctx.RawArray("d", 2)
         self.conn, theirs = ctx.Pipe()
-        self.child = ctx.Process(target=_child_main, name=f"{self.name}-child", daemon=True,
-                                 args=(theirs, self.progress) + tuple(self.child_args))
-        self.child.start()
-        theirs.close()
+        child = ctx.Process(target=_child_main, name=f"{self.name}-child", daemon=True,
+                            args=(theirs, self.progress) + tuple(self.child_args))
+        try:
+            child.start()
+        finally:
+            theirs.close()
+        self.child = child  # only once started: _kill() needs a started process
 
-    def call(self, job, buffer_path, items):
-        """Have the child read ``items`` ((slot, index, top, left, flip)) into the buffer.
+    def call(self, job, buffer, shape, dtype, items):
+        """Have the child read ``items`` ((slot, index, top, left, flip)) into ``buffer`` (a
+        :class:`SharedBuffer` seen as ``shape``, ``dtype``) and preprocess them there.
 
         Returns:
             list: (slot, index, (reason, detail)) of the items it could not read.
@@ -135,9 +169,16 @@ class ProcessWorker(_Worker):
             self._kill()  # died between jobs (the OOM killer?): start a fresh one
         if self.child is None:
             self._spawn()
+        first = buffer.key not in self.mapped
+        forget = self.mapped & buffer.pool.forgotten
+        self.mapped -= forget
         # The item's clock starts when the child starts it (not while a new child imports).
         try:
-            self.conn.send((buffer_path, items))
+            self.conn.send((buffer.key, buffer.nbytes if first else None, shape,
+                            numpy.dtype(dtype).str, items, forget))
+            if first:
+                reduction.send_handle(self.conn, buffer.fd, self.child.pid)
+                self.mapped.add(buffer.key)
         except OSError:
             raise Crashed(0, self._kill()) from None
         while not self.conn.poll(_POLL):
@@ -191,33 +232,37 @@ class ProcessWorker(_Worker):
         self.conn.close()
 
 
-def _child_main(conn, progress, reader_args, crop):
-    """The child: read each job's items into its buffer until told to stop (None or EOF)."""
+def _child_main(conn, progress, reader_args, mean, crop):
+    """The child: fill each job's items of its batch until told to stop (None or EOF)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     from mlimages.loader.engine import Reader
     reader, maps = Reader.open(*reader_args), {}
     while True:
         try:
             message = conn.recv()
+            if message is None:
+                return
+            key, nbytes, shape, dtype, items, forget = message
+            if nbytes is not None:
+                fd = reduction.recv_handle(conn)
+                maps[key] = mmap.mmap(fd, nbytes)
+                os.close(fd)
         except (EOFError, OSError):
             return
-        if message is None:
-            return
-        path, items = message
+        for gone in forget:
+            maps.pop(gone, None)
         try:
-            if path not in maps:
-                if len(maps) >= _MAPS:
-                    del maps[next(iter(maps))]  # the oldest: its batch is long gone
-                maps[path] = numpy.memmap(path, numpy.uint8, "r+")
-            failed = _read_items(reader, maps[path], items, progress, crop)
+            batch = numpy.frombuffer(maps[key], dtype, int(numpy.prod(shape))).reshape(shape)
+            failed = _read_items(reader, batch, items, progress, mean, crop)
+            del batch
             conn.send(("ok", failed))
         except Exception as ex:  # noqa: BLE001 (handed to the parent, which re-raises it)
             conn.send(("error", ex))
 
 
-def _read_items(reader, flat, items, progress, crop):
-    channels = reader.shape[2]
-    out = flat.reshape(-1, channels, crop, crop)
+def _read_items(reader, x, items, progress, mean, crop):
+    """Read and write each (slot, index, top, left, flip) into ``x``: the uint8 crop, or
+    with a float32 ``x`` the preprocessed example; returns the failures."""
     failed = []
     for k, (slot, index, top, left, flip) in enumerate(items):
         progress[0], progress[1] = k, time.monotonic()
@@ -226,6 +271,9 @@ def _read_items(reader, flat, items, progress, crop):
         except ImageError as ex:
             failed.append((slot, index, (ex.reason, ex.detail)))
             continue
-        crop_into(out[slot], chw, top, left, flip, crop)
+        if x.dtype == numpy.uint8:
+            crop_into(x[slot], chw, top, left, flip, crop)
+        else:
+            place(x[slot], chw, mean, top, left, flip, crop)
     progress[1] = 0.0
     return failed

@@ -58,3 +58,24 @@ def test_a_dead_child_fails_its_item_as_crashed_and_the_batch_completes(tmp_path
     assert Path(result["failures"][0].path).name == "stuck.png"
     assert np.isfinite(batch.x).all()
     assert multiprocessing.active_children() == []
+
+
+def test_batches_kept_by_the_consumer_are_never_overwritten(tmp_path):
+    root = tmp_path / "images"
+    for i in range(10):
+        write_image(root / f"{i}.jpg", size=(14, 14), seed=i)
+    listed = listfile.write_list(tmp_path / "l.txt",
+                                 [listfile.Entry(f"{i}.jpg", i) for i in range(10)])
+    kept, copies = [], []
+    with BatchLoader(listed, root, None, 12, 4, seed=2, size=14, workers=2,
+                     prefetch=2) as loader:
+        for k in range(12):
+            batch = next(loader)
+            if k % 2:
+                kept.append(batch.x[1:])  # a view keeps the whole shared buffer in use
+                copies.append(batch.x[1:].copy())
+            del batch  # the others go back to the pool and are written again
+        for view, copy in zip(kept, copies):
+            np.testing.assert_array_equal(view, copy)
+    for view, copy in zip(kept, copies):  # still readable after finalize()
+        np.testing.assert_array_equal(view, copy)

@@ -239,7 +239,7 @@ def main(argv=None):
         rounds.append(rate)
         cpus.append(cpu)
         print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rate.items()), flush=True)
-        print(f"  cpu-ms/img: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()), flush=True)
+        print("  cpu-ms/img: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()), flush=True)
     report(rounds, args.repeat)
     print("\nCPU ms per image handed out (median): " + ", ".join(
         f"{k} {statistics.median(c[k] for c in cpus):.2f}" for k in cpus[0]))

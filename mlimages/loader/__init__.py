@@ -52,10 +52,10 @@ import numpy
 from mlimages import listfile
 from mlimages._chainer import chainer
 from mlimages.loader.convert import RawBatch, converter
-from mlimages.loader.engine import Batch, Engine, Failure, LoaderError, Plan, Reader, Record
+from mlimages.loader.engine import Batch, Engine, Failure, LoaderError, Plan, Record
 from mlimages.loader.options import NORMALIZE, LoaderOptions, make_options
 from mlimages.loader.transforms import batch_indices, crop_params, epoch_order, place
-from mlimages.loader.cache import ImageCache
+from mlimages.loader.cache import ImageCache, Reader
 from mlimages.loader import procs
 from mlimages.image import ImageSpec
 from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE

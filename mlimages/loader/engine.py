@@ -19,10 +19,9 @@ from typing import NamedTuple
 
 import numpy
 
-from mlimages.loader.cache import ImageCache
 from mlimages.loader.procs import BufferPool, ProcessWorker
 from mlimages.loader.threads import Stalled, WorkerPool
-from mlimages.image import ImageError, open_image
+from mlimages.image import ImageError
 from mlimages.loader.transforms import crop_into, place, replacement
 from mlimages.errors import MlimagesError
 
@@ -58,32 +57,6 @@ class Plan(NamedTuple):
     crops: tuple  # transforms.CropParams: tops, lefts, flips
     next_epoch: int
     next_position: int
-
-
-class Reader:
-    """Image ``index`` of the list as uint8 (C, S, S), from the cache or decoded."""
-
-    def __init__(self, root, entries, spec, channels, cache):
-        self.root, self.entries, self.spec, self.cache = root, entries, spec, cache
-        self.shape = (spec.size[1], spec.size[0], channels)
-
-    @classmethod
-    def open(cls, root, entries, spec, channels, cache_args):
-        """The reader of a worker process: its own map of the cache (``cache_args``: the
-        :class:`ImageCache` arguments, the files made by the parent already; or None)."""
-        return cls(root, entries, spec, channels,
-                   ImageCache(*cache_args) if cache_args else None)
-
-    def read(self, index):
-        if self.cache is not None:
-            stored = self.cache.get(index)
-            if stored is not None:
-                return stored
-        im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
-        chw = numpy.asarray(im).reshape(self.shape).transpose(2, 0, 1)  # HWC -> CHW view
-        if self.cache is not None:
-            self.cache.put(index, chw)
-        return chw
 
 
 class Record:

@@ -26,6 +26,7 @@ import numpy
 
 from mlimages._fs import pool_context
 from mlimages.image import ImageError
+from mlimages.loader.cache import Reader
 from mlimages.loader.threads import Stalled, _Worker
 from mlimages.loader.transforms import crop_into, place
 
@@ -235,7 +236,6 @@ class ProcessWorker(_Worker):
 def _child_main(conn, progress, reader_args, mean, crop):
     """The child: fill each job's items of its batch until told to stop (None or EOF)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    from mlimages.loader.engine import Reader
     reader, maps = Reader.open(*reader_args), {}
     while True:
         try:

@@ -182,7 +182,7 @@ class ProcessWorker(_Worker):
                 self.mapped.add(buffer.key)
         except OSError:
             raise Crashed(0, self._kill()) from None
-        while not self.conn.poll(_POLL):
+        while not self._ready():
             if self.retired or job.abandoned:
                 self._kill()
                 raise Stalled(job.item, 0.0)
@@ -199,6 +199,13 @@ class ProcessWorker(_Worker):
         if status == "error":
             raise value
         return value
+
+    def _ready(self):
+        """Whether the child's reply (or its end) is there, after waiting up to _POLL s."""
+        try:
+            return self.conn.poll(_POLL)
+        except OSError:  # closed by retire() in the watchdog's thread: recv() says so
+            return True
 
     def retire(self):
         """Stop the child at once (it is stuck), so it never writes again."""

@@ -252,8 +252,9 @@ def _torch_python(python):
     if python and subprocess.run([python, "-c", "import torch"],
                                  capture_output=True).returncode == 0:
         return python
-    print(f"note: no PyTorch column: {python or 'no --torch-python given'} cannot import torch "
-          "(`make bench-torch` installs it into the bench venv)")
+    why = f"{python} cannot import torch" if python else "no --torch-python given"
+    print(f"note: no PyTorch column ({why}; `make bench-torch` installs torch into the bench "
+          "venv, then `make bench-loader` uses it)")
     return None
 
 

@@ -9,11 +9,10 @@ On the 256x256 set of ``make bench-data`` (crop 227, batch 32), images per secon
   here from its description), each batch stacked by ``concat_examples`` as the updater does;
 * PyTorch's ``DataLoader(num_workers=cores)`` (benchmarks/torch_loader.py, run by the Python
   of ``--torch-python``, a venv with torch: ``make bench-torch``; skipped with a note without);
-* ``mlimages.loader.BatchLoader`` (worker processes; its batches come stacked, its converter
-  is a no-op on CPU), and the same with worker threads (``processes=False``, the engine
-  before issue 17);
-* ``BatchLoader(normalize="device")``: the uint8 batches a GPU would receive (the device
-  subtracts the mean; here nothing does: its converter's CPU work is left out);
+* ``mlimages.loader.BatchLoader`` (worker threads, the default; its batches come stacked,
+  its converter is a no-op on CPU), and the same with worker processes (``processes=True``);
+* ``BatchLoader(normalize="device", processes=True)``: the uint8 batches a GPU would receive
+  (the device subtracts the mean; here nothing does: its converter's CPU work is left out);
 * ``BatchLoader`` with ``cache``: the first epoch (which fills the cache) and later epochs.
 
 Each iterator is timed over ``--batches`` batches after one warm-up batch (start-up excluded
@@ -190,10 +189,10 @@ def one_round(list_file, root, mean, paths, args, turn):
             CHAINER: lambda: chainer_rate(list_file, root, mean, args),
             TORCH: lambda: torch_rate(list_file, root, mean_file, args),
             OURS: lambda: loader_rate(list_file, root, mean, args),
-            "mlimages BatchLoader, threads": lambda: loader_rate(list_file, root, mean, args,
-                                                                 processes=False),
+            "mlimages BatchLoader, processes": lambda: loader_rate(list_file, root, mean, args,
+                                                                   processes=True),
             "mlimages BatchLoader, uint8 (normalize=device)": lambda: loader_rate(
-                list_file, root, mean, args, normalize="device"),
+                list_file, root, mean, args, normalize="device", processes=True),
             "cache": lambda: loader_rate(list_file, root, mean, args, cache=cache),
         }
         if not args.torch_python:

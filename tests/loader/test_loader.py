@@ -361,12 +361,15 @@ def test_ctrl_c_while_waiting_for_a_batch_stops_cleanly(tmp_path):
     assert out.splitlines() == ["interrupted", "left: ['MainThread'] []"]
 
 
-def test_cache_stores_resized_images_then_serves_them_without_decoding(tmp_path, mean16):
+@pytest.mark.parametrize("processes", [False, True])
+def test_cache_stores_resized_images_then_serves_them_without_decoding(tmp_path, mean16,
+                                                                       processes):
     listed, root = make_set(tmp_path, 8)
     cache = tmp_path / "cache"
 
     def run(**options):
-        with BatchLoader(listed, root, mean16, 12, 4, seed=9, **options) as loader:
+        with BatchLoader(listed, root, mean16, 12, 4, seed=9, processes=processes,
+                         **options) as loader:
             return [next(loader) for _ in range(6)]
 
     plain = run()

@@ -37,7 +37,7 @@ def test_a_dead_child_fails_its_item_as_crashed_and_the_batch_completes(tmp_path
 
     def consume():
         with BatchLoader(listed, root, None, 10, 6, train=False, repeat=False, size=12,
-                         workers=2, item_timeout=600, prefetch=1) as loader:
+                         workers=2, item_timeout=600, prefetch=1, processes=True) as loader:
             result["batch"] = next(loader)
             result["failures"] = loader.failures
 
@@ -68,7 +68,7 @@ def test_batches_kept_by_the_consumer_are_never_overwritten(tmp_path):
                                  [listfile.Entry(f"{i}.jpg", i) for i in range(10)])
     kept, copies = [], []
     with BatchLoader(listed, root, None, 12, 4, seed=2, size=14, workers=2,
-                     prefetch=2) as loader:
+                     prefetch=2, processes=True) as loader:
         for k in range(12):
             batch = next(loader)
             if k % 2:

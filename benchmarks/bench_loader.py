@@ -9,8 +9,8 @@ On the 256x256 set of ``make bench-data`` (crop 227, batch 32), images per secon
   here from its description), each batch stacked by ``concat_examples`` as the updater does;
 * PyTorch's ``DataLoader(num_workers=cores)`` (benchmarks/torch_loader.py, run by the Python
   of ``--torch-python``, a venv with torch: ``make bench-torch``; skipped with a note without);
-* ``mlimages.loader.BatchLoader`` (worker threads, the default; its batches come stacked,
-  its converter is a no-op on CPU), and the same with worker processes (``processes=True``);
+* ``mlimages.loader.BatchLoader`` (worker processes, the default; its batches come stacked,
+  its converter is a no-op on CPU), and the same with worker threads (``processes=False``);
 * ``BatchLoader(normalize="device", processes=True)``: the uint8 batches a GPU would receive
   (the device subtracts the mean; here nothing does: its converter's CPU work is left out);
 * ``BatchLoader`` with ``cache``: the first epoch (which fills the cache) and later epochs.
@@ -189,8 +189,8 @@ def one_round(list_file, root, mean, paths, args, turn):
             CHAINER: lambda: chainer_rate(list_file, root, mean, args),
             TORCH: lambda: torch_rate(list_file, root, mean_file, args),
             OURS: lambda: loader_rate(list_file, root, mean, args),
-            "mlimages BatchLoader, processes": lambda: loader_rate(list_file, root, mean, args,
-                                                                   processes=True),
+            "mlimages BatchLoader, threads": lambda: loader_rate(list_file, root, mean, args,
+                                                                 processes=False),
             "mlimages BatchLoader, uint8 (normalize=device)": lambda: loader_rate(
                 list_file, root, mean, args, normalize="device", processes=True),
             "cache": lambda: loader_rate(list_file, root, mean, args, cache=cache),

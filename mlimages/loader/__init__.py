@@ -10,10 +10,10 @@ exactly ``crop_size`` wide works; gray, RGBA, palette or 16-bit images arrive as
 
 How it runs (the background half is :mod:`mlimages.loader.engine`): an asyncio event loop in a
 background thread keeps ``prefetch`` batches in flight; each batch is split into one job per
-worker thread (:mod:`mlimages.loader.threads`), which decodes (or reads from the ``cache``) and
-writes the preprocessed images straight into the batch array. With ``processes=True`` each
-thread drives a worker process (:mod:`mlimages.loader.procs`) that does that work into the
-batch in shared memory (equal to threads on the shared 2-core machine; benchmarks/RESULTS.md).
+worker thread (:mod:`mlimages.loader.threads`), each of which drives a worker process
+(:mod:`mlimages.loader.procs`) that decodes (or reads from the ``cache``) and writes the
+preprocessed images straight into the batch, in shared memory. ``processes=False``: the
+threads do that work themselves (Pillow parses headers under the GIL; benchmarks/RESULTS.md).
 ``normalize="device"``: uint8 batches (:class:`RawBatch`), normalized by :func:`converter`
 on the device.
 A batch's random choices (order, crops, flips, replacements) are drawn from ``seed``, the

@@ -24,9 +24,8 @@ class LoaderOptions:
         max_replacements: unreadable replacements in a row before giving up on a sample.
         cache: folder for the memory-mapped cache of resized images (see mlimages.loader.cache).
         processes: worker processes read the images (each driven by a worker thread, writing
-            into shared memory); False (default): the worker threads read them themselves.
-            On the shared 2-core machine the two were within noise (benchmarks/RESULTS.md);
-            processes need a ``__main__`` guard in scripts (forkserver).
+            into shared memory; a script needs a ``__main__`` guard: forkserver); False: the
+            worker threads read them themselves (benchmarks/RESULTS.md compares them).
         normalize: "host": ``x`` comes float32, mean subtracted and scaled; "device": ``x``
             comes as the uint8 crops (a :class:`RawBatch`) and :func:`converter` subtracts
             the mean and scales on the device it sends them to, with the same result.
@@ -41,7 +40,7 @@ class LoaderOptions:
     item_timeout: float = 60.0
     max_replacements: int = 10
     cache: "str | os.PathLike | None" = None
-    processes: bool = False
+    processes: bool = True
     normalize: str = "host"
 
 

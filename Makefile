@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench bench-data bench-mean bench-loader bench-train gpu-wheels gpu-check-dry clean
+.PHONY: setup test demo bench bench-data bench-torch bench-mean bench-loader bench-train gpu-wheels gpu-check-dry clean
 
 setup: $(STAMP)
 
@@ -41,8 +41,14 @@ bench-data:
 bench-mean: $(STAMP) bench-data
 	$(PY) benchmarks/bench_mean.py --data $(BENCH_DATA) --repeat 3
 
+# PyTorch, the loader benchmark's peer baseline, goes into the bench venv only (a large
+# download, so not part of `make bench`); without it bench-loader prints a note, no column.
+bench-torch:
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements-torch.txt
+
 bench-loader: $(STAMP) bench-data
-	$(PY) benchmarks/bench_loader.py --data $(BENCH_DATA) --repeat 3
+	TORCH_PYTHON=$(BENCH_VENV)/bin/python $(PY) benchmarks/bench_loader.py --data $(BENCH_DATA) --repeat 3
 
 # AlexNet training steps: the loader pipeline against the same batches in memory.
 bench-train: $(STAMP)

@@ -7,20 +7,32 @@ On the 256x256 set of ``make bench-data`` (crop 227, batch 32), images per secon
 * Chainer's ``MultiprocessIterator`` (``n_processes`` = cores) over a dataset with the
   semantics of ``PreprocessedDataset`` in ``examples/imagenet/train_imagenet.py`` (written
   here from its description), each batch stacked by ``concat_examples`` as the updater does;
-* ``mlimages.loader.BatchLoader`` (its batches come stacked; its converter is a no-op on CPU);
+* PyTorch's ``DataLoader(num_workers=cores)`` (benchmarks/torch_loader.py, run by the Python
+  of ``--torch-python``, a venv with torch: ``make bench-torch``; skipped with a note without);
+* ``mlimages.loader.BatchLoader`` (worker processes, the default; its batches come stacked,
+  its converter is a no-op on CPU), and the same with worker threads (``processes=False``);
+* ``BatchLoader(normalize="device", processes=True)``: the uint8 batches a GPU would receive
+  (the device subtracts the mean; here nothing does: its converter's CPU work is left out);
 * ``BatchLoader`` with ``cache``: the first epoch (which fills the cache) and later epochs.
 
 Each iterator is timed over ``--batches`` batches after one warm-up batch (start-up excluded
-for every contender alike). Every figure is the median of ``--repeat`` rounds; the ratios
+for every contender alike). CPU milliseconds per image are printed too (every process of the
+contender, start-up and prefetched batches included, over the images it handed out): unlike
+images/s they hardly depend on what else the shared machine runs. Every figure is the median of ``--repeat`` rounds; the ratios
 compare figures of the same run; the contenders' order rotates from round to round.
 
-Usage: .venv/bin/python benchmarks/bench_loader.py --data bench-data --repeat 3
+Usage: .venv/bin/python benchmarks/bench_loader.py --data bench-data --repeat 3 \
+           --torch-python .venv-bench/bin/python
 """
 
 import argparse
+import json
+import multiprocessing
 import os
+import resource
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +47,8 @@ from mlimages.loader import BatchLoader, converter
 from mlimages.mean import MeanOptions, compute_mean
 
 CORES = os.cpu_count() or 1
+LIMIT, CHAINER = "pillow decode, processes", "chainer MultiprocessIterator"
+TORCH, OURS = "pytorch DataLoader", "mlimages BatchLoader"
 
 
 class ChainerWayDataset(chainer.dataset.DatasetMixin):
@@ -66,6 +80,38 @@ class ChainerWayDataset(chainer.dataset.DatasetMixin):
         return example, label
 
 
+_handed = {"images": 0, "cpu": 0.0}  # what the running contender reported
+
+
+def _cpu_seconds():
+    """CPU time of this process and of its children that were waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _live_children_cpu():
+    """CPU time of the children alive now (forkserver children are never waited for by us,
+    so RUSAGE_CHILDREN misses them: read before they end)."""
+    total = 0.0
+    for child in multiprocessing.active_children():
+        try:
+            fields = open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def measured(run):
+    """(images/s as ``run()`` returns it, CPU ms per image handed out)."""
+    _handed.update(images=0, cpu=0.0)
+    before = _cpu_seconds()
+    rate = run()
+    cpu = _cpu_seconds() - before + _handed["cpu"]
+    return rate, cpu * 1000 / max(1, _handed["images"])
+
+
 def _decode(path):
     return numpy.asarray(Image.open(path).convert("RGB")).shape
 
@@ -76,6 +122,7 @@ def pillow_rate(paths, pool_type):
         list(pool.map(_decode, paths[:CORES * 4]))  # start the workers
         start = time.perf_counter()
         list(pool.map(_decode, paths, chunksize=16 if pool_type is ProcessPoolExecutor else 1))
+        _handed["images"] = len(paths) + CORES * 4
         return len(paths) / (time.perf_counter() - start)
 
 
@@ -86,6 +133,8 @@ def iterator_rate(iterator, batches, convert):
     for _ in range(batches):
         x, _ = convert(next(iterator), None)
         count += len(x)
+    _handed["images"] += count + len(x)
+    _handed["cpu"] = _live_children_cpu()
     return count / (time.perf_counter() - start)
 
 
@@ -98,16 +147,33 @@ def chainer_rate(list_file, root, mean, args):
         it.finalize()
 
 
-def loader_rate(list_file, root, mean, args, cache=None):
+def torch_rate(list_file, root, mean_file, args):
+    """Images/s of PyTorch's DataLoader, measured by torch_loader.py in the torch venv."""
+    out = subprocess.run(
+        [args.torch_python, str(Path(__file__).with_name("torch_loader.py")), "--list",
+         str(list_file), "--root", str(root), "--mean", str(mean_file), "--crop",
+         str(args.crop), "--batch", str(args.batch), "--batches", str(args.batches),
+         "--workers", str(CORES)], check=True, capture_output=True, text=True).stdout
+    _handed["images"] = (args.batches + 1) * args.batch
+    return json.loads(out.splitlines()[-1])["rate"]
+
+
+def _raw(batch, device=None):
+    return batch.x, batch.t
+
+
+def loader_rate(list_file, root, mean, args, cache=None, **options):
     """Images/s of BatchLoader; with ``cache``: (first epoch, later epochs)."""
     with BatchLoader(list_file, root, mean, args.crop, args.batch, train=True, seed=0,
-                     cache=cache) as loader:
+                     cache=cache, **options) as loader:
         if cache is None:
-            return iterator_rate(loader, args.batches, converter)
+            convert = _raw if options.get("normalize") == "device" else converter
+            return iterator_rate(loader, args.batches, convert)
         start, count = time.perf_counter(), 0
         while loader.epoch < 1:
             count += len(next(loader).x)
         first = count / (time.perf_counter() - start)
+        _handed["images"] += count
         return first, iterator_rate(loader, args.batches, converter)
 
 
@@ -115,21 +181,34 @@ def one_round(list_file, root, mean, paths, args, turn):
     """Every contender once, in an order rotated by ``turn`` so that no contender always
     meets the same moment of the other developers' load."""
     with tempfile.TemporaryDirectory(prefix="bench-cache-", dir=args.cache_dir) as cache:
+        mean_file = Path(cache) / "mean.npy"
+        numpy.save(mean_file, mean)
         contenders = {
-            "pillow decode, processes": lambda: pillow_rate(paths, ProcessPoolExecutor),
+            LIMIT: lambda: pillow_rate(paths, ProcessPoolExecutor),
             "pillow decode, threads": lambda: pillow_rate(paths, ThreadPoolExecutor),
-            "chainer MultiprocessIterator": lambda: chainer_rate(list_file, root, mean, args),
-            "mlimages BatchLoader": lambda: loader_rate(list_file, root, mean, args),
+            CHAINER: lambda: chainer_rate(list_file, root, mean, args),
+            TORCH: lambda: torch_rate(list_file, root, mean_file, args),
+            OURS: lambda: loader_rate(list_file, root, mean, args),
+            "mlimages BatchLoader, threads": lambda: loader_rate(list_file, root, mean, args,
+                                                                 processes=False),
+            "mlimages BatchLoader, uint8 (normalize=device)": lambda: loader_rate(
+                list_file, root, mean, args, normalize="device", processes=True),
             "cache": lambda: loader_rate(list_file, root, mean, args, cache=cache),
         }
+        if not args.torch_python:
+            del contenders[TORCH]
         names = list(contenders)
         order = names[turn % len(names):] + names[:turn % len(names)]
-        results = {name: contenders[name]() for name in order}
+        results = {name: measured(contenders[name]) for name in order}
     results = {name: results[name] for name in names}  # printed in one order
-    first, later = results.pop("cache")
+    (first, later), cpu = results.pop("cache")
     results["mlimages BatchLoader --cache, 1st epoch"] = first
     results["mlimages BatchLoader --cache, later epochs"] = later
-    return results
+    rates = {name: value[0] if isinstance(value, tuple) else value
+             for name, value in results.items()}
+    cpus = {name: value[1] for name, value in results.items() if isinstance(value, tuple)}
+    cpus["mlimages BatchLoader --cache, both"] = cpu
+    return rates, cpus
 
 
 def main(argv=None):
@@ -140,27 +219,58 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--crop", type=int, default=227)
     parser.add_argument("--cache-dir", default=None, help="where the --cache test writes")
+    parser.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON"),
+                        help="a Python with torch (env TORCH_PYTHON); without: no torch column")
     args = parser.parse_args(argv)
     data = Path(args.data)
     list_file, root = data / "photos256.txt", data / "photos256"
     if not list_file.exists():
         sys.exit(f"{list_file} not found: run `make bench-data` first")
+    args.torch_python = _torch_python(args.torch_python)
     mean = compute_mean(list_file, root, MeanOptions(size=256), progress=False).mean
     paths = [str(root / line.split()[0]) for line in list_file.read_text().splitlines()]
+    print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load average %.2f %.2f %.2f" % os.getloadavg())
     print(f"{len(paths)} images 256x256, crop {args.crop}, batch {args.batch}, {CORES} cores, "
           f"{args.repeat} rounds")
-    rounds = []
+    rounds, cpus = [], []
     for r in range(args.repeat):
-        rounds.append(one_round(list_file, root, mean, paths, args, r))
-        print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rounds[-1].items()),
-              flush=True)
-    base = "chainer MultiprocessIterator"
-    print(f"\n{'images/s (median of %d)' % args.repeat:45s} {'median':>8s} {'x Chainer':>10s}")
-    for key in rounds[0]:
-        ratios = [r[key] / r[base] for r in rounds]
-        print(f"{key:45s} {statistics.median(r[key] for r in rounds):8.0f} "
-              f"{statistics.median(ratios):9.2f}x")
+        rate, cpu = one_round(list_file, root, mean, paths, args, r)
+        rounds.append(rate)
+        cpus.append(cpu)
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v:.0f}" for k, v in rate.items()), flush=True)
+        print("  cpu-ms/img: " + ", ".join(f"{k} {v:.2f}" for k, v in cpu.items()), flush=True)
+    report(rounds, args.repeat)
+    print("\nCPU ms per image handed out (median): " + ", ".join(
+        f"{k} {statistics.median(c[k] for c in cpus):.2f}" for k in cpus[0]))
+    print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load average %.2f %.2f %.2f" % os.getloadavg())
     return 0
+
+
+def _torch_python(python):
+    """``python`` if it imports torch; else None, with the note that the column is skipped."""
+    if python and subprocess.run([python, "-c", "import torch"],
+                                 capture_output=True).returncode == 0:
+        return python
+    why = f"{python} cannot import torch" if python else "no --torch-python given"
+    print(f"note: no PyTorch column ({why}; `make bench-torch` installs torch into the bench "
+          "venv, then `make bench-loader` uses it)")
+    return None
+
+
+def report(rounds, repeat):
+    """Medians, and the medians of the per-round ratios to each baseline."""
+    bases = [b for b in (CHAINER, TORCH, LIMIT) if b in rounds[0]]
+    print(f"\n{'images/s (median of %d)' % repeat:48s} {'median':>7s}"
+          + "".join(f" {'x ' + b.split()[0]:>10s}" for b in bases))
+    for key in rounds[0]:
+        ratios = [statistics.median(r[key] / r[b] for r in rounds) for b in bases]
+        print(f"{key:48s} {statistics.median(r[key] for r in rounds):7.0f}"
+              + "".join(f" {q:9.2f}x" for q in ratios))
+    later = "mlimages BatchLoader --cache, later epochs"
+    for key, base in [(OURS, LIMIT), (OURS, CHAINER), (OURS, TORCH), (later, CHAINER)]:
+        if base in rounds[0]:
+            print(f"per round, {key} / {base}: "
+                  + ", ".join(f"{r[key] / r[base]:.2f}" for r in rounds))
 
 
 if __name__ == "__main__":

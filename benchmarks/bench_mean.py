@@ -17,7 +17,9 @@ On the original-size photos of ``make bench-data``, images per second of, in the
 Every figure is the median of ``--repeat`` rounds; ratios compare figures of the same round,
 whose contenders run one after the other in an order that rotates from round to round.
 CPU milliseconds per image (all processes, children included) are printed too: unlike
-images/s they hardly depend on what else the shared machine runs.
+images/s they hardly depend on what else the shared machine runs. mlimages' pool runs under
+forkserver, whose workers this process never waits for: their CPU is missing from mlimages'
+two rows (which show the parent's alone).
 
 Usage: .venv/bin/python benchmarks/bench_mean.py --data bench-data --repeat 3
 """
@@ -126,6 +128,7 @@ def main(argv=None):
     if not list_file.exists():
         sys.exit(f"{list_file} not found: run `make bench-data` first")
     paths = [str(root / line.rsplit(None, 1)[0]) for line in list_file.read_text().splitlines()]
+    print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load average %.2f %.2f %.2f" % os.getloadavg())
     print(f"{len(paths)} photos, mean at {SIZE}x{SIZE}, {CORES} cores, {args.repeat} rounds")
     rounds = []
     for r in range(args.repeat):
@@ -141,6 +144,11 @@ def main(argv=None):
         print(f"{key:45s} {statistics.median(r[key][0] for r in rounds):7.0f} "
               f"{ratios[0]:12.2f}x {ratios[1]:12.2f}x "
               f"{statistics.median(r[key][1] for r in rounds):11.1f}")
+    limit = "decode+resize limit (Pillow, all cores)"
+    for ours in (command, library):
+        print(f"per round, {ours} / {limit}: "
+              + ", ".join(f"{r[ours][0] / r[limit][0]:.2f}" for r in rounds))
+    print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load average %.2f %.2f %.2f" % os.getloadavg())
     return 0
 
 

@@ -10,15 +10,18 @@ exactly ``crop_size`` wide works; gray, RGBA, palette or 16-bit images arrive as
 
 How it runs (the background half is :mod:`mlimages.loader.engine`): an asyncio event loop in a
 background thread keeps ``prefetch`` batches in flight; each batch is split into one job per
-worker thread (:mod:`mlimages.loader.threads`), which decodes (or reads from the ``cache``) and
-writes straight into the batch array: threads, since Pillow and NumPy release the GIL while
-they work, and nothing is copied back (threads against processes: benchmarks/RESULTS.md).
+worker thread (:mod:`mlimages.loader.threads`), each of which drives a worker process
+(:mod:`mlimages.loader.procs`) that decodes (or reads from the ``cache``) and writes the
+preprocessed images straight into the batch, in shared memory. ``processes=False``: the
+threads do that work themselves (Pillow parses headers under the GIL; benchmarks/RESULTS.md).
+``normalize="device"``: uint8 batches (:class:`RawBatch`), normalized by :func:`converter`
+on the device.
 A batch's random choices (order, crops, flips, replacements) are drawn from ``seed``, the
 epoch and the position, never from which thread finished first, so runs and resumed runs are
 reproducible.
 
 Failures: an unreadable image (corrupt, missing, not an image) or one that takes longer than
-``item_timeout`` (a stalled read: its thread is retired and replaced) is replaced by another
+``item_timeout`` (a stalled read: its worker is retired and replaced) is replaced by another
 sample drawn at random, logged once with its path and reason, and listed in
 ``loader.failures``; training never stops for one bad file.
 
@@ -48,14 +51,16 @@ import numpy
 
 from mlimages import listfile
 from mlimages._chainer import chainer
-from mlimages.loader.engine import Batch, Engine, Failure, LoaderError, Plan, Reader, Record
-from mlimages.loader.options import LoaderOptions, make_options
+from mlimages.loader.convert import RawBatch, converter
+from mlimages.loader.engine import Batch, Engine, Failure, LoaderError, Plan, Record
+from mlimages.loader.options import NORMALIZE, LoaderOptions, make_options
 from mlimages.loader.transforms import batch_indices, crop_params, epoch_order, place
-from mlimages.loader.cache import ImageCache
+from mlimages.loader.cache import ImageCache, Reader
+from mlimages.loader import procs
 from mlimages.image import ImageSpec
 from mlimages.defaults import DEFAULT_RESIZE, DEFAULT_SIZE
 
-__all__ = ["BatchLoader", "Batch", "LoaderOptions", "LoaderError", "Failure", "converter",
+__all__ = ["BatchLoader", "Batch", "RawBatch", "LoaderOptions", "LoaderError", "Failure", "converter",
            "crop_params", "epoch_order", "place", "DEFAULT_SIZE", "DEFAULT_RESIZE"]
 
 _POLL = 0.25  # seconds between checks while waiting, so that Ctrl-C is seen at once
@@ -151,6 +156,8 @@ class BatchLoader(chainer.dataset.Iterator):
                               f"{count} images of {self.list_file}")
         if opts.prefetch < 1 or opts.item_timeout <= 0 or (opts.workers or 1) < 1:
             raise LoaderError("prefetch and workers must be >= 1 and item_timeout > 0")
+        if opts.normalize not in NORMALIZE:
+            raise LoaderError(f"normalize={opts.normalize!r}: use one of {NORMALIZE}")
 
     # ------------------------------------------------------------ Chainer's iterator protocol
     @property
@@ -173,6 +180,8 @@ class BatchLoader(chainer.dataset.Iterator):
         plan, future = self._pending[0]
         batch = self._wait(future)
         self._pending.popleft()
+        if self.options.normalize == "device":
+            batch = RawBatch(batch.x, batch.t, plan.crops.tops, plan.crops.lefts, self.mean)
         self._previous_epoch_detail = self.epoch_detail
         self.is_new_epoch = plan.next_epoch > self.epoch
         self.epoch, self.current_position = plan.next_epoch, plan.next_position
@@ -221,10 +230,16 @@ class BatchLoader(chainer.dataset.Iterator):
             self._cache = ImageCache(opts.cache, self.list_file, self.entries, self.root,
                                      self.size, opts.resize, channels)
         reader = Reader(self.root, self.entries, spec, channels, self._cache)
+        child = None
+        if opts.processes and procs.available():
+            cache_args = None if opts.cache is None else (
+                opts.cache, self.list_file, self.entries, self.root, self.size, opts.resize,
+                channels)
+            child = ((self.root, self.entries, spec, channels, cache_args), self.batch_size)
         labels = numpy.array([e.label for e in self.entries], numpy.int32)
         workers = opts.workers or os.cpu_count() or 1
         self._engine = Engine(reader, labels, self.mean, self.crop_size, opts, workers,
-                               self.seed, self._record)
+                               self.seed, self._record, child)
         self._closer = weakref.finalize(self, _shutdown, self._engine, self._cache)
 
     def _order(self, epoch):
@@ -274,18 +289,6 @@ def _shutdown(engine, cache):
     engine.close()
     if cache is not None:
         cache.close()
-
-
-@chainer.dataset.converter()
-def converter(batch, device=None):
-    """Chainer converter for :class:`Batch`: sends ``x`` and ``t`` to ``device`` as they are.
-
-    Give it to ``StandardUpdater(..., converter=converter)`` and ``Evaluator(...,
-    converter=converter)``; lists of examples (other iterators) go to ``concat_examples``.
-    """
-    if isinstance(batch, Batch):
-        return tuple(chainer.dataset.to_device(device, array) for array in batch)
-    return chainer.dataset.concat_examples(batch, device)
 
 
 BatchLoader.converter = staticmethod(converter)

@@ -1,7 +1,8 @@
 """The loader's ``--cache``: every image of a list, already resized, in one memory-mapped array.
 
-The first epoch decodes each image once and stores it; later epochs (and later runs) only read
-it back, so they crop, flip and subtract without decoding JPEG again. The files live in the
+The first epoch decodes each image once and stores it (:class:`Reader`: from the cache, or
+decoded and stored); later epochs (and later runs) only read it back, so they crop, flip and
+subtract without decoding JPEG again. The files live in the
 cache folder, named after the list and a key::
 
     CACHE/train-3f2a9c01d4e5b6a7.u8      uint8 (N, C, S, S): image i at [i], CHW, RGB or grey
@@ -25,6 +26,7 @@ import numpy
 
 from mlimages._fs import atomic_write_text
 from mlimages.errors import MlimagesError
+from mlimages.image import open_image
 
 _VERSION = 1
 
@@ -147,3 +149,29 @@ class ImageCache:
             if arr is not None:
                 arr.flush()
                 setattr(self, name, None)
+
+
+class Reader:
+    """Image ``index`` of the list as uint8 (C, S, S), from the cache or decoded."""
+
+    def __init__(self, root, entries, spec, channels, cache):
+        self.root, self.entries, self.spec, self.cache = root, entries, spec, cache
+        self.shape = (spec.size[1], spec.size[0], channels)
+
+    @classmethod
+    def open(cls, root, entries, spec, channels, cache_args):
+        """The reader of a worker process: its own map of the cache (``cache_args``: the
+        :class:`ImageCache` arguments, the files made by the parent already; or None)."""
+        return cls(root, entries, spec, channels,
+                   ImageCache(*cache_args) if cache_args else None)
+
+    def read(self, index):
+        if self.cache is not None:
+            stored = self.cache.get(index)
+            if stored is not None:
+                return stored
+        im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
+        chw = numpy.asarray(im).reshape(self.shape).transpose(2, 0, 1)  # HWC -> CHW view
+        if self.cache is not None:
+            self.cache.put(index, chw)
+        return chw

@@ -19,9 +19,10 @@ from typing import NamedTuple
 
 import numpy
 
+from mlimages.loader.procs import BufferPool, ProcessWorker
 from mlimages.loader.threads import Stalled, WorkerPool
-from mlimages.image import ImageError, open_image
-from mlimages.loader.transforms import place, replacement
+from mlimages.image import ImageError
+from mlimages.loader.transforms import crop_into, place, replacement
 from mlimages.errors import MlimagesError
 
 log = logging.getLogger("mlimages.loader")
@@ -58,25 +59,6 @@ class Plan(NamedTuple):
     next_position: int
 
 
-class Reader:
-    """Image ``index`` of the list as uint8 (C, S, S), from the cache or decoded."""
-
-    def __init__(self, root, entries, spec, channels, cache):
-        self.root, self.entries, self.spec, self.cache = root, entries, spec, cache
-        self.shape = (spec.size[1], spec.size[0], channels)
-
-    def read(self, index):
-        if self.cache is not None:
-            stored = self.cache.get(index)
-            if stored is not None:
-                return stored
-        im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
-        chw = numpy.asarray(im).reshape(self.shape).transpose(2, 0, 1)  # HWC -> CHW view
-        if self.cache is not None:
-            self.cache.put(index, chw)
-        return chw
-
-
 class Record:
     """Images found unreadable: index → reason, and the :class:`Failure` list."""
 
@@ -91,10 +73,21 @@ class Engine:
     garbage-collected (and finalized) even while the engine runs.
     """
 
-    def __init__(self, reader, labels, mean, crop, opts, workers, seed, record):
+    def __init__(self, reader, labels, mean, crop, opts, workers, seed, record, child=None):
+        """``child``: None (threads read), or the :meth:`Reader.open` arguments with which
+        worker processes read, straight into batches in shared memory."""
         self.reader, self.labels, self.mean, self.crop = reader, labels, mean, crop
         self.opts, self.workers, self.seed, self.record = opts, workers, seed, record
-        self.pool = WorkerPool(workers)
+        self.dtype = numpy.uint8 if opts.normalize == "device" else numpy.float32
+        self.remote, self.buffers = child is not None, None
+        if child is None:
+            self.pool = WorkerPool(workers)
+        else:
+            reader_args, batch_size = child
+            nbytes = batch_size * len(mean) * crop * crop * numpy.dtype(self.dtype).itemsize
+            self.buffers = BufferPool(nbytes, keep=opts.prefetch + 2)
+            self.pool = WorkerPool(workers, worker_class=functools.partial(
+                ProcessWorker, child_args=(reader_args, mean, crop)))
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self._run, name="mlimages-loader-loop",
                                        daemon=True)
@@ -120,33 +113,54 @@ class Engine:
 
     async def _load(self, plan):
         count = len(plan.indices)
-        x = numpy.empty((count, len(self.mean)) + (self.crop,) * 2, numpy.float32)
+        shape = (count, len(self.mean)) + (self.crop,) * 2
+        shared = self.buffers.acquire() if self.remote else None
+        x = numpy.empty(shape, self.dtype) if shared is None else shared.array(shape, self.dtype)
         t = numpy.empty(count, numpy.int32)
         attempts = [0] * count
-        todo = [self._usable(plan, slot, int(i), attempts) for slot, i in enumerate(plan.indices)]
-        while todo:
-            parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
-            jobs = [asyncio.wrap_future(self.pool.submit(functools.partial(
-                self._fill, x, t, plan, part))) for part in parts]
-            results = await asyncio.gather(*jobs, return_exceptions=True)
-            todo = []
-            for part, result in zip(parts, results):
-                if isinstance(result, Stalled):
-                    slot, index = part[result.item]
-                    self._fail(index, "stalled", f"no result after {result.seconds:.0f} s")
-                    todo.append(self._usable(plan, slot, index, attempts))
-                    todo.extend(part[result.item + 1:])  # never reached by the stalled job
-                elif isinstance(result, BaseException):
-                    raise result
-                else:
-                    for slot, index, reason in result:
-                        self._fail(index, *reason)
-                        todo.append(self._usable(plan, slot, index, attempts))
+        try:
+            todo = [self._usable(plan, slot, int(i), attempts)
+                    for slot, i in enumerate(plan.indices)]
+            while todo:
+                parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
+                jobs = [asyncio.wrap_future(self._submit(x, t, plan, part, shared))
+                        for part in parts]
+                results = await asyncio.gather(*jobs, return_exceptions=True)
+                todo = []
+                for part, result in zip(parts, results):
+                    todo.extend(self._redo(plan, part, result, attempts, self.remote))
+        finally:
+            del shared  # x holds the buffer now (and each job until settled)
         return Batch(x, t)
+
+    def _submit(self, x, t, plan, part, shared):
+        if shared is None:
+            return self.pool.submit(functools.partial(self._fill, x, t, plan, part))
+        shared.hold()  # let go once the job is settled: its child has replied or is dead
+        future = self.pool.submit(functools.partial(self._fill_remote, t, plan, part, shared))
+        future.add_done_callback(lambda _: shared.release())
+        return future
+
+    def _redo(self, plan, part, result, attempts, remote):
+        """The (slot, index) pairs of ``part`` to load again after the job's ``result``."""
+        if isinstance(result, Stalled):
+            slot, index = part[result.item]
+            self._fail(index, result.reason, result.detail)
+            # A thread placed the items before the stalled one; a child's work is finished
+            # by its thread only once the child replies, so those are read again.
+            redo = part[:result.item] if remote else []
+            return redo + [self._usable(plan, slot, index, attempts)] + part[result.item + 1:]
+        if isinstance(result, BaseException):
+            raise result
+        redo = []
+        for slot, index, reason in result:
+            self._fail(index, *reason)
+            redo.append(self._usable(plan, slot, index, attempts))
+        return redo
 
     def _fill(self, x, t, plan, part, job):
         """Worker thread: read and place each (slot, index) of ``part``; returns failures."""
-        failed = []
+        failed, crops = [], plan.crops
         for k, (slot, index) in enumerate(part):
             job.progress(k)
             try:
@@ -157,9 +171,29 @@ class Engine:
             with job.lock:
                 if job.abandoned:  # given up as stalled: x may belong to a later batch now
                     break
-                place(x[slot], chw, self.mean, plan.crops.tops[slot], plan.crops.lefts[slot],
-                      plan.crops.flips[slot], self.crop)
+                if self.dtype is numpy.uint8:
+                    crop_into(x[slot], chw, crops.tops[slot], crops.lefts[slot],
+                              crops.flips[slot], self.crop)
+                else:
+                    place(x[slot], chw, self.mean, crops.tops[slot], crops.lefts[slot],
+                          crops.flips[slot], self.crop)
                 t[slot] = self.labels[index]
+        return failed
+
+    def _fill_remote(self, t, plan, part, shared, job):
+        """Worker thread: its child reads and preprocesses ``part`` into the shared batch;
+        the thread fills ``t``; returns the failures."""
+        crops = plan.crops
+        items = [(slot, index, int(crops.tops[slot]), int(crops.lefts[slot]),
+                  bool(crops.flips[slot])) for slot, index in part]
+        failed = job.worker.call(job, shared, t.shape + self.mean.shape[:1] + (self.crop,) * 2,
+                                 self.dtype, items)
+        bad = {slot for slot, _, _ in failed}
+        with job.lock:
+            if not job.abandoned:
+                for slot, index in part:
+                    if slot not in bad:
+                        t[slot] = self.labels[index]
         return failed
 
     def _fail(self, index, reason, detail=""):
@@ -200,8 +234,13 @@ class Engine:
     def close(self):
         """Stop the loop (cancelling every batch in flight) and the workers; idempotent."""
         if self.loop.is_closed() or not self.thread.is_alive():
-            self.pool.shutdown()
+            self._stop()
             return
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
+        self._stop()
+
+    def _stop(self):
         self.pool.shutdown()
+        if self.buffers is not None:
+            self.buffers.close()  # the free ones; those in use go when their arrays do

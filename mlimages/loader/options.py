@@ -5,6 +5,8 @@ import os
 
 from mlimages.defaults import DEFAULT_RESIZE
 
+NORMALIZE = ("host", "device")
+
 
 @dataclasses.dataclass(frozen=True)
 class LoaderOptions:
@@ -21,6 +23,12 @@ class LoaderOptions:
         item_timeout: seconds one image may take before its worker counts as stalled.
         max_replacements: unreadable replacements in a row before giving up on a sample.
         cache: folder for the memory-mapped cache of resized images (see mlimages.loader.cache).
+        processes: worker processes read the images (each driven by a worker thread, writing
+            into shared memory; a script needs a ``__main__`` guard: forkserver); False: the
+            worker threads read them themselves (benchmarks/RESULTS.md compares them).
+        normalize: "host": ``x`` comes float32, mean subtracted and scaled; "device": ``x``
+            comes as the uint8 crops (a :class:`RawBatch`) and :func:`converter` subtracts
+            the mean and scales on the device it sends them to, with the same result.
     """
 
     size: "int | None" = None
@@ -32,6 +40,8 @@ class LoaderOptions:
     item_timeout: float = 60.0
     max_replacements: int = 10
     cache: "str | os.PathLike | None" = None
+    processes: bool = True
+    normalize: str = "host"
 
 
 def make_options(options, overrides):

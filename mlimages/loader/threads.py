@@ -27,9 +27,15 @@ _names = itertools.count()
 class Stalled(MlimagesError):
     """A job's item ran past the deadline; ``item`` is its position in the job."""
 
+    reason = "stalled"
+
     def __init__(self, item, seconds):
         self.item, self.seconds = item, seconds
         super().__init__(f"item {item} of the job gave no result after {seconds:.0f} s")
+
+    @property
+    def detail(self):
+        return f"no result after {self.seconds:.0f} s"
 
 
 class Job:
@@ -43,6 +49,7 @@ class Job:
         self.run, self.future = run, Future()
         self.lock, self.abandoned = threading.Lock(), False
         self.item, self.item_started = 0, None
+        self.worker = None  # the _Worker running it (a process worker's child lives there)
 
     def progress(self, item):
         self.item, self.item_started = item, time.monotonic()
@@ -75,24 +82,32 @@ class _Worker(threading.Thread):
                 break
             if not job.future.set_running_or_notify_cancel():
                 continue
-            self.job = job
+            self.job, job.worker = job, self
             try:
                 _settle(job.future, result=job.run(job))
             except BaseException as ex:  # handed to the waiting coroutine, which re-raises it
                 _settle(job.future, exception=ex)
             self.job = None
+        self.stopped()
 
+    def stopped(self):
+        """Called by the thread as it ends (a subclass stops what it owns)."""
+
+    def retire(self):
+        """Give up on this thread (stalled): it leaves once its current read returns."""
+        self.retired = True
 
 class WorkerPool:
     """``threads`` daemon threads running :class:`Job` objects in submission order."""
 
-    def __init__(self, threads, prefix="mlimages-loader"):
+    def __init__(self, threads, prefix="mlimages-loader", worker_class=_Worker):
         self._jobs, self._prefix, self._lock = queue.SimpleQueue(), prefix, threading.Lock()
+        self._worker_class = worker_class
         self._workers = [self._start() for _ in range(threads)]
         self.replaced = 0
 
     def _start(self):
-        worker = _Worker(self._jobs, self._prefix)
+        worker = self._worker_class(self._jobs, self._prefix)
         worker.start()
         return worker
 
@@ -110,7 +125,7 @@ class WorkerPool:
                 job = worker.job
                 if job is None or job.item_started is None or now - job.item_started <= timeout:
                     continue
-                worker.retired = True
+                worker.retire()
                 self._workers[k] = self._start()
                 self.replaced += 1
                 log.warning("worker %s stalled for %.0f s; replaced it", worker.name,
@@ -132,8 +147,10 @@ class WorkerPool:
                 break
             if job is not None:
                 job.future.cancel()
-        for _ in workers:
+        for worker in workers:
             self._jobs.put(None)
+            worker.retire()  # leaves after its current job (a process worker: at once)
         deadline = time.monotonic() + wait
         for worker in workers:
             worker.join(max(0.0, deadline - time.monotonic()))
+        return workers

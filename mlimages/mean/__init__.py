@@ -60,7 +60,9 @@ class MeanResult:
 class _ChunkSum(NamedTuple):
     """One worker task's result: exact sums over the images it could read."""
 
-    total: "numpy.ndarray | None"   # int64 (H, W, C) sum of pixels, None if nothing was read
+    # (H, W, C) sum of pixels: uint16 while the chunk holds <= 257 images (a quarter of the
+    # bytes to send back), int64 beyond; None if nothing was read
+    total: "numpy.ndarray | None"
     histogram: numpy.ndarray        # int64 (C, 256) pixel-value counts per channel
     used: list                      # list-order indices of the images summed
     rejects: list                   # (index, reason) of the others
@@ -78,20 +80,19 @@ def _sum_chunk(root, items, spec):
             rejects.append((index, f"{ex.reason}: {ex.detail}" if ex.detail else ex.reason))
             continue
         pixels = numpy.asarray(im).reshape(im.size[1], im.size[0], channels)
-        if total is None:
-            total = numpy.zeros(pixels.shape, numpy.int64)
+        if not used:
             partial, pending = numpy.zeros(pixels.shape, numpy.uint16), 0
         # uint16 holds the sum of 257 uint8 images exactly (speed: benchmarks/RESULTS.md).
         numpy.add(partial, pixels, out=partial)
         pending += 1
         if pending == _UINT16_IMAGES:
-            total += partial
+            total = partial.astype(numpy.int64) if total is None else total + partial
             partial[:], pending = 0, 0
         # Pillow's histogram is C code over the decoded image: the std for free.
         histogram += numpy.asarray(im.histogram(), numpy.int64).reshape(channels, 256)
         used.append(index)
-    if total is not None:
-        total += partial
+    if used:
+        total = partial if total is None else total + partial
     return _ChunkSum(total, histogram, used, rejects)
 
 
@@ -164,7 +165,10 @@ def _combine(parts, entries, opts, list_file, root):
         raise MeanError(f"none of the {len(entries)} images of {list_file} could be read "
                         f"(first: {os.path.join(root, entries[first[0]].path)}: {first[1]}); "
                         "check --root")
-    total = sum(part.total for part in parts if part.total is not None)
+    total = numpy.zeros(next(p.total for p in parts if p.total is not None).shape, numpy.int64)
+    for part in parts:
+        if part.total is not None:
+            total += part.total  # uint16 or int64 chunk sums, added exactly in int64
     mean = (total / len(used)).transpose(2, 0, 1).astype(numpy.float32)  # HWC -> CHW
     histogram = sum(part.histogram for part in parts)
     values = numpy.arange(256, dtype=numpy.float64)

@@ -79,10 +79,12 @@ def test_defaults_are_the_mean_commands():
     assert (DEFAULT_SIZE, DEFAULT_RESIZE) == (256, "downscale")
 
 
-def test_training_batches_match_direct_computation(tmp_path, mean16):
+@pytest.mark.parametrize("processes", [True, False])
+def test_training_batches_match_direct_computation(tmp_path, mean16, processes):
     listed, root = make_set(tmp_path, 11)
     entries = listfile.read_list(listed)
-    with BatchLoader(listed, root, mean16, 12, 4, train=True, seed=5, workers=3) as loader:
+    with BatchLoader(listed, root, mean16, 12, 4, train=True, seed=5, workers=3,
+                     processes=processes) as loader:
         plans = [(0, 0), (0, 4), (0, 8), (1, 1), (1, 5)]  # batch 3 spans the epoch end
         for epoch, position in plans:
             x, t = next(loader)
@@ -274,7 +276,8 @@ def test_unreadable_list_fails_with_a_clear_error_and_no_workers_left(tmp_path, 
     assert_no_workers_left(before)
 
 
-def test_stalled_worker_is_detected_and_replaced(tmp_path, mean16):
+@pytest.mark.parametrize("processes", [True, False])
+def test_stalled_worker_is_detected_and_replaced(tmp_path, mean16, processes):
     listed, root = make_set(tmp_path, 6)
     fifo = root / "stuck.png"
     os.mkfifo(fifo)  # open() blocks until a writer appears: a read that never returns
@@ -282,16 +285,20 @@ def test_stalled_worker_is_detected_and_replaced(tmp_path, mean16):
     before = loader_threads()
     try:
         with BatchLoader(listed, root, mean16, 12, 7, seed=0, item_timeout=2.0,
-                         workers=2) as loader:
+                         workers=2, processes=processes) as loader:
             batches = [next(loader) for _ in range(3)]
             assert [f.reason.split(":")[0] for f in loader.failures] == ["stalled"]
             assert Path(loader.failures[0].path).name == "stuck.png"
             assert all(len(b.t) == 7 and 99 not in b.t for b in batches)
             assert len(loader_threads()) >= 2 + 1  # two live workers and the event loop
     finally:
-        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # release the stuck read
-        os.close(fd)
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # release the stuck read
+            os.close(fd)
+        except OSError:  # ENXIO: no reader left (a stuck worker process is killed)
+            assert processes
     assert_no_workers_left(before)
+    assert multiprocessing.active_children() == []
 
 
 def test_finalize_context_manager_consumer_exception_and_gc_leave_nothing(tmp_path, mean16):
@@ -329,8 +336,10 @@ try:
         next(loader)   # blocks: the only image never arrives
 except KeyboardInterrupt:
     print("interrupted", flush=True)
-fd = os.open(os.path.join(root, "stuck.png"), os.O_WRONLY | os.O_NONBLOCK)
-os.close(fd)
+try:  # release a stuck thread's read; a stuck worker process was killed (ENXIO: no reader)
+    os.close(os.open(os.path.join(root, "stuck.png"), os.O_WRONLY | os.O_NONBLOCK))
+except OSError:
+    pass
 for t in threading.enumerate():
     if t is not threading.main_thread():
         t.join(5)
@@ -352,12 +361,15 @@ def test_ctrl_c_while_waiting_for_a_batch_stops_cleanly(tmp_path):
     assert out.splitlines() == ["interrupted", "left: ['MainThread'] []"]
 
 
-def test_cache_stores_resized_images_then_serves_them_without_decoding(tmp_path, mean16):
+@pytest.mark.parametrize("processes", [False, True])
+def test_cache_stores_resized_images_then_serves_them_without_decoding(tmp_path, mean16,
+                                                                       processes):
     listed, root = make_set(tmp_path, 8)
     cache = tmp_path / "cache"
 
     def run(**options):
-        with BatchLoader(listed, root, mean16, 12, 4, seed=9, **options) as loader:
+        with BatchLoader(listed, root, mean16, 12, 4, seed=9, processes=processes,
+                         **options) as loader:
             return [next(loader) for _ in range(6)]
 
     plain = run()

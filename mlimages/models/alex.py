@@ -5,6 +5,7 @@ weights map onto this network by name (see ``mlimages.training.finetune``).
 """
 
 from mlimages._chainer import chainer, F, L
+from mlimages.models.cpu import conv, lrn, max_pool
 
 
 class Alex(chainer.Chain):
@@ -31,13 +32,13 @@ class Alex(chainer.Chain):
             self.fc8 = L.Linear(None, n_classes)
 
     def forward(self, x):
-        h = F.max_pooling_2d(F.local_response_normalization(
-            F.relu(self.conv1(x))), 3, stride=2)
-        h = F.max_pooling_2d(F.local_response_normalization(
-            F.relu(self.conv2(h))), 3, stride=2)
-        h = F.relu(self.conv3(h))
-        h = F.relu(self.conv4(h))
-        h = F.max_pooling_2d(F.relu(self.conv5(h)), 3, stride=2)
+        # conv, lrn, max_pool: mlimages.models.cpu's fast functions on the CPU, Chainer's
+        # own elsewhere or with MLIMAGES_FAST_CPU=0 (the same links and parameters)
+        h = max_pool(lrn(F.relu(conv(self.conv1, x))), 3, stride=2)
+        h = max_pool(lrn(F.relu(conv(self.conv2, h))), 3, stride=2)
+        h = F.relu(conv(self.conv3, h))
+        h = F.relu(conv(self.conv4, h))
+        h = max_pool(F.relu(conv(self.conv5, h)), 3, stride=2)
         h = F.dropout(F.relu(self.fc6(h)))
         h = F.dropout(F.relu(self.fc7(h)))
         return self.fc8(h)

@@ -1,0 +1,69 @@
+"""Fast CPU functions for the networks: convolution, LRN, max pooling (``MLIMAGES_FAST_CPU``).
+
+The networks call ``conv``, ``lrn`` and ``max_pool`` instead of the link or ``F.*`` function.
+On the CPU (a NumPy array) these run this package's Chainer ``FunctionNode``s: one GEMM
+over a channels-last im2col per convolution and per gradient, pooling and LRN in
+channels-last memory, element-wise work split over the cores.  Anywhere else (CuPy,
+ChainerX, a dilated or grouped convolution, ``MLIMAGES_FAST_CPU=0``) they call Chainer's own
+function, so the GPU path and the parameters (the same links) are unchanged.
+"""
+
+import os
+
+import numpy
+
+from mlimages._chainer import F
+from mlimages.models.cpu.conv import Convolution2D
+from mlimages.models.cpu.lrn import LocalResponseNormalization
+from mlimages.models.cpu.pool import MaxPooling2D
+
+ENV = "MLIMAGES_FAST_CPU"
+OFF = ("0", "false", "no", "off")
+
+
+def enabled():
+    """True unless the environment variable ``MLIMAGES_FAST_CPU`` is 0/false/no/off (read
+    at every call, so a process can switch)."""
+    return os.environ.get(ENV, "1").strip().lower() not in OFF
+
+
+def _fast(x):
+    """Whether ``x`` (a Variable or array) takes the fast path."""
+    array = getattr(x, "array", x)
+    return (type(array) is numpy.ndarray and array.dtype in (numpy.float32, numpy.float64)
+            and array.ndim == 4 and enabled())
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def conv(link, x):
+    """``link(x)`` for an ``L.Convolution2D`` ``link``, on the fast path when it applies.
+
+    Returns:
+        chainer.Variable: (B, out_channels, oh, ow), what ``link(x)`` returns.
+    """
+    if not _fast(x) or link.groups != 1 or link.dilate != (1, 1):
+        return link(x)
+    if link.W.array is None:  # lazily sized link (in_channels None): as link(x) would
+        link._initialize_params(x.shape[1])
+    if link.W.dtype != x.dtype:
+        return link(x)
+    inputs = (x, link.W) if link.b is None else (x, link.W, link.b)
+    return Convolution2D(link.stride, link.pad).apply(inputs)[0]
+
+
+def lrn(x, n=5, k=2, alpha=1e-4, beta=.75):
+    """``F.local_response_normalization(x, n, k, alpha, beta)``, fast on the CPU."""
+    if not _fast(x):
+        return F.local_response_normalization(x, n, k, alpha, beta)
+    return LocalResponseNormalization(n, k, alpha, beta).apply((x,))[0]
+
+
+def max_pool(x, ksize, stride=None, pad=0):
+    """``F.max_pooling_2d(x, ksize, stride, pad)`` (``cover_all=True``), fast on the CPU."""
+    if not _fast(x):
+        return F.max_pooling_2d(x, ksize, stride, pad)
+    stride = ksize if stride is None else stride
+    return MaxPooling2D(_pair(ksize), _pair(stride), _pair(pad)).apply((x,))[0]

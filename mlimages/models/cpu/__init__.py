@@ -1,6 +1,7 @@
 """Fast CPU functions for the networks: convolution, LRN, max pooling (``MLIMAGES_FAST_CPU``).
 
-The networks call ``conv``, ``lrn`` and ``max_pool`` instead of the link or ``F.*`` function.
+The networks declare ``FastConvolution2D`` links (``L.Convolution2D`` with the same
+parameters, so the same saved files) and call ``lrn`` and ``max_pool`` instead of ``F.*``.
 On the CPU (a NumPy array) these run this package's Chainer ``FunctionNode``s: one GEMM
 over a channels-last im2col per convolution and per gradient, pooling and LRN in
 channels-last memory, element-wise work split over the cores.  Anywhere else (CuPy,
@@ -12,7 +13,7 @@ import os
 
 import numpy
 
-from mlimages._chainer import F
+from mlimages._chainer import F, L
 from mlimages.models.cpu.conv import Convolution2D
 from mlimages.models.cpu.lrn import LocalResponseNormalization
 from mlimages.models.cpu.pool import MaxPooling2D
@@ -38,20 +39,22 @@ def _pair(v):
     return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
 
 
-def conv(link, x):
-    """``link(x)`` for an ``L.Convolution2D`` ``link``, on the fast path when it applies.
+class FastConvolution2D(L.Convolution2D):
+    """``L.Convolution2D`` (same constructor, parameters and link hooks) whose forward runs
+    ``cpu.conv.Convolution2D`` on the fast path.
 
-    Returns:
-        chainer.Variable: (B, out_channels, oh, ow), what ``link(x)`` returns.
+    Returns (forward): chainer.Variable (B, out_channels, oh, ow), what the parent returns.
     """
-    if not _fast(x) or link.groups != 1 or link.dilate != (1, 1):
-        return link(x)
-    if link.W.array is None:  # lazily sized link (in_channels None): as link(x) would
-        link._initialize_params(x.shape[1])
-    if link.W.dtype != x.dtype:
-        return link(x)
-    inputs = (x, link.W) if link.b is None else (x, link.W, link.b)
-    return Convolution2D(link.stride, link.pad).apply(inputs)[0]
+
+    def forward(self, x):
+        if not _fast(x) or self.groups != 1 or self.dilate != (1, 1):
+            return super().forward(x)
+        if self.W.array is None:  # lazily sized (in_channels None), as the parent does
+            self._initialize_params(x.shape[1])
+        if self.W.dtype != x.dtype:
+            return super().forward(x)
+        inputs = (x, self.W) if self.b is None else (x, self.W, self.b)
+        return Convolution2D(self.stride, self.pad).apply(inputs)[0]
 
 
 def lrn(x, n=5, k=2, alpha=1e-4, beta=.75):

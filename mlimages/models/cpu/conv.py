@@ -74,11 +74,17 @@ class Convolution2D(chainer.FunctionNode):
     """``F.convolution_2d(x, W, b, stride, pad)`` (no groups, no dilation, no cover_all).
 
     Inputs: x (B, C, H, W), W (O, C, kh, kw), optional b (O,), all of one float dtype.
-    Output: (B, O, oh, ow), stored channels-last (see ``layout``).
+    Output: (B, O, oh, ow), stored channels-last (see ``layout``).  The geometry is also
+    under the attribute names of Chainer's node (``sy``, ``ph``, ``dy``, ``cover_all``...),
+    which ``models.sizes`` reads.
     """
+
+    cover_all = False
+    dy = dx = 1
 
     def __init__(self, stride, pad):
         self.stride, self.pad = tuple(stride), tuple(pad)
+        (self.sy, self.sx), (self.ph, self.pw) = self.stride, self.pad
         self.cols = None
 
     def forward(self, inputs):

@@ -35,8 +35,12 @@ def _view(a, i, j, s, out):
 class MaxPooling2D(chainer.FunctionNode):
     """``F.max_pooling_2d(x, ksize, stride, pad)`` with ``cover_all=True``.
 
-    Input: x (B, C, H, W) float. Output: (B, C, oh, ow), stored channels-last.
+    Input: x (B, C, H, W) float. Output: (B, C, oh, ow), stored channels-last.  ``ndim``,
+    ``ksize``, ``stride``, ``pad``, ``cover_all`` as on Chainer's node (``models.sizes``).
     """
+
+    ndim = 2
+    cover_all = True
 
     def __init__(self, ksize, stride, pad):
         self.ksize, self.stride, self.pad = tuple(ksize), tuple(stride), tuple(pad)

@@ -34,11 +34,11 @@ class Alex(chainer.Chain):
     def forward(self, x):
         # FastConvolution2D, lrn, max_pool: mlimages.models.cpu's fast functions on the
         # CPU, Chainer's own elsewhere or with MLIMAGES_FAST_CPU=0 (the same parameters)
-        h = max_pool(lrn(F.relu(self.conv1(x))), 3, stride=2)
-        h = max_pool(lrn(F.relu(self.conv2(h))), 3, stride=2)
-        h = F.relu(self.conv3(h))
-        h = F.relu(self.conv4(h))
-        h = max_pool(F.relu(self.conv5(h)), 3, stride=2)
+        h = max_pool(lrn(self.conv1(x, relu=True)), 3, stride=2)
+        h = max_pool(lrn(self.conv2(h, relu=True)), 3, stride=2)
+        h = self.conv3(h, relu=True)
+        h = self.conv4(h, relu=True)
+        h = max_pool(self.conv5(h, relu=True), 3, stride=2)
         h = F.dropout(F.relu(self.fc6(h)))
         h = F.dropout(F.relu(self.fc7(h)))
         return self.fc8(h)

@@ -39,9 +39,9 @@ class AlexBN(chainer.Chain):
         # FastConvolution2D, max_pool: fast on the CPU (mlimages.models.cpu), Chainer's elsewhere
         h = max_pool(F.relu(self.bn1(self.conv1(x))), 3, stride=2)
         h = max_pool(F.relu(self.bn2(self.conv2(h))), 3, stride=2)
-        h = F.relu(self.conv3(h))
-        h = F.relu(self.conv4(h))
-        h = max_pool(F.relu(self.conv5(h)), 3, stride=2)
+        h = self.conv3(h, relu=True)
+        h = self.conv4(h, relu=True)
+        h = max_pool(self.conv5(h, relu=True), 3, stride=2)
         h = F.dropout(F.relu(self.fc6(h)))
         h = F.dropout(F.relu(self.fc7(h)))
         return self.fc8(h)

@@ -31,8 +31,8 @@ class Small(chainer.Chain):
 
     def forward(self, x):
         # FastConvolution2D, max_pool: fast on the CPU (mlimages.models.cpu), Chainer's elsewhere
-        h = max_pool(F.relu(self.conv1(x)), 2, stride=2)
-        h = max_pool(F.relu(self.conv2(h)), 2, stride=2)
-        h = max_pool(F.relu(self.conv3(h)), 2, stride=2)
+        h = max_pool(self.conv1(x, relu=True), 2, stride=2)
+        h = max_pool(self.conv2(h, relu=True), 2, stride=2)
+        h = max_pool(self.conv3(h, relu=True), 2, stride=2)
         h = F.relu(self.fc4(h))
         return self.fc5(h)

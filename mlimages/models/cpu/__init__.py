@@ -41,20 +41,21 @@ def _pair(v):
 
 class FastConvolution2D(L.Convolution2D):
     """``L.Convolution2D`` (same constructor, parameters and link hooks) whose forward runs
-    ``cpu.conv.Convolution2D`` on the fast path.
+    ``cpu.conv.Convolution2D`` on the fast path; ``link(x, relu=True)`` is
+    ``F.relu(link(x))``, fused on the fast path.
 
     Returns (forward): chainer.Variable (B, out_channels, oh, ow), what the parent returns.
     """
 
-    def forward(self, x):
-        if not _fast(x) or self.groups != 1 or self.dilate != (1, 1):
-            return super().forward(x)
+    def forward(self, x, relu=False):
         if self.W.array is None:  # lazily sized (in_channels None), as the parent does
             self._initialize_params(x.shape[1])
-        if self.W.dtype != x.dtype:
-            return super().forward(x)
+        if (not _fast(x) or self.groups != 1 or self.dilate != (1, 1)
+                or self.W.dtype != x.dtype):
+            y = super().forward(x)
+            return F.relu(y) if relu else y
         inputs = (x, self.W) if self.b is None else (x, self.W, self.b)
-        return Convolution2D(self.stride, self.pad).apply(inputs)[0]
+        return Convolution2D(self.stride, self.pad, relu).apply(inputs)[0]
 
 
 def lrn(x, n=5, k=2, alpha=1e-4, beta=.75):

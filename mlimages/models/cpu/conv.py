@@ -11,6 +11,7 @@ import numpy
 from numpy.lib.stride_tricks import as_strided
 
 from mlimages._chainer import chainer
+from mlimages.models.cpu import workspace
 from mlimages.models.cpu.layout import over_batch, to_nchw, to_nhwc
 
 
@@ -20,12 +21,13 @@ def out_size(size, k, s, p):
 
 
 def _padded(xh, ph, pw):
-    """(B, H, W, C) -> zero-padded (B, H+2ph, W+2pw, C); the array itself when no padding."""
+    """(B, H, W, C) -> zero-padded (B, H+2ph, W+2pw, C) from the workspace; the array itself
+    when there is no padding."""
     if not ph and not pw:
         return xh
     b, h, w, c = xh.shape
-    xp = numpy.zeros((b, h + 2 * ph, w + 2 * pw, c), xh.dtype)
-    xp[:, ph:ph + h, pw:pw + w] = xh
+    xp = workspace.take("zero-pad", (b, h + 2 * ph, w + 2 * pw, c), xh.dtype)
+    xp[:, ph:ph + h, pw:pw + w] = xh   # the border is never written: it stays zero
     return xp
 
 
@@ -37,15 +39,19 @@ def _windows(xp, kh, kw, sy, sx, oh, ow):
 
 
 def im2col(xh, kh, kw, stride, pad):
-    """Channels-last columns: (B, H, W, C) -> C-contiguous (B, oh, ow, kh, kw, C)."""
+    """Channels-last columns: (B, H, W, C) -> C-contiguous (B, oh, ow, kh, kw, C), taken
+    from the workspace (``give("cols", ...)`` it back when done)."""
     b, h, w, c = xh.shape
     oh, ow = out_size(h, kh, stride[0], pad[0]), out_size(w, kw, stride[1], pad[1])
-    view = _windows(_padded(xh, *pad), kh, kw, *stride, oh, ow)
-    cols = numpy.empty(view.shape, xh.dtype)
+    xp = _padded(xh, *pad)
+    view = _windows(xp, kh, kw, *stride, oh, ow)
+    cols = workspace.take("cols", view.shape, xh.dtype)
 
     def copy(start, stop):
         numpy.copyto(cols[start:stop], view[start:stop])
     over_batch(copy, b)
+    if xp is not xh:
+        workspace.give("zero-pad", xp)
     return cols
 
 
@@ -71,7 +77,8 @@ def weight_matrix(W):
 
 
 class Convolution2D(chainer.FunctionNode):
-    """``F.convolution_2d(x, W, b, stride, pad)`` (no groups, no dilation, no cover_all).
+    """``F.convolution_2d(x, W, b, stride, pad)`` (no groups, no dilation, no cover_all),
+    followed by ``F.relu`` when ``relu`` (done in place: no second array, no second pass).
 
     Inputs: x (B, C, H, W), W (O, C, kh, kw), optional b (O,), all of one float dtype.
     Output: (B, O, oh, ow), stored channels-last (see ``layout``).  The geometry is also
@@ -82,59 +89,82 @@ class Convolution2D(chainer.FunctionNode):
     cover_all = False
     dy = dx = 1
 
-    def __init__(self, stride, pad):
-        self.stride, self.pad = tuple(stride), tuple(pad)
+    def __init__(self, stride, pad, relu=False):
+        self.stride, self.pad, self.relu = tuple(stride), tuple(pad), relu
         (self.sy, self.sx), (self.ph, self.pw) = self.stride, self.pad
         self.cols = None
 
     def forward(self, inputs):
         x, W = inputs[:2]
-        self.retain_inputs((1,))
+        self.retain_inputs((0, 1))
         self.x_shape = x.shape
-        o, _, kh, kw = W.shape
-        cols = im2col(to_nhwc(x), kh, kw, self.stride, self.pad)
+        o = W.shape[0]
+        cols = self.columns(x, W)
         b, oh, ow = cols.shape[:3]
         y = numpy.matmul(cols.reshape(b * oh * ow, -1), weight_matrix(W).T)
         if len(inputs) == 3:
             y += inputs[2]
-        self.cols = cols
+        if self.relu:
+            numpy.maximum(y, 0, out=y)
+            self.retain_outputs((0,))
+        if chainer.config.enable_backprop:
+            self.cols = cols   # for the weight gradient; given back once that is computed
+        else:
+            workspace.give("cols", cols)
         return to_nchw(y.reshape(b, oh, ow, o)),
 
+    def columns(self, x, W):
+        """im2col of ``x`` (B, C, H, W) for the weights' kernel: (B, oh, ow, kh, kw, C)."""
+        return im2col(to_nhwc(x), W.shape[2], W.shape[3], self.stride, self.pad)
+
     def backward(self, indexes, grad_outputs):
-        W, = self.get_retained_inputs()
-        grad = Convolution2DGrad(self, indexes)
+        x, W = self.get_retained_inputs()
+        y = self.get_retained_outputs()[0].array if self.relu else None
+        grad = Convolution2DGrad(self, x.array, y, indexes)
         return grad.apply((W, grad_outputs[0]))
 
 
 class Convolution2DGrad(chainer.FunctionNode):
     """The gradients of ``Convolution2D`` that ``indexes`` asks for (0: x, 1: W, 2: b).
 
-    Inputs: W, gy (B, O, oh, ow). Outputs: one array per index, in that order.  First-order
+    Inputs: W, gy (B, O, oh, ow). Outputs: one array per index, in that order.  ``y`` is the
+    forward output when the ReLU is fused (the gradient passes where ``y > 0``).  First-order
     only: training needs no more (its own backward raises NotImplementedError).
     """
 
-    def __init__(self, conv, indexes):
-        self.conv, self.indexes = conv, tuple(indexes)
+    def __init__(self, conv, x, y, indexes):
+        self.conv, self.x, self.y, self.indexes = conv, x, y, tuple(indexes)
 
     def forward(self, inputs):
         W, gy = inputs
         conv = self.conv
         gyh = to_nhwc(gy)
+        if self.y is not None:
+            masked = workspace.take("relu-gy", gyh.shape, gyh.dtype)
+            numpy.multiply(gyh, to_nhwc(self.y) > 0, out=masked)
+            gyh = masked
         gym = gyh.reshape(-1, gyh.shape[3])
+        # the forward pass's columns, or (a second backward) made again
+        cols = conv.cols if conv.cols is not None else conv.columns(self.x, W)
+        conv.cols = None
         out = []
         for index in self.indexes:
             if index == 0:
-                gcols = numpy.matmul(gym, weight_matrix(W)).reshape(conv.cols.shape)
+                gcols = workspace.take("gcols", cols.shape, gym.dtype)
+                numpy.matmul(gym, weight_matrix(W), out=gcols.reshape(gym.shape[0], -1))
                 b, c, h, w = conv.x_shape
-                gx = col2im(gcols, (b, h, w, c), conv.stride, conv.pad)
-                out.append(to_nchw(gx))
+                out.append(to_nchw(col2im(gcols, (b, h, w, c), conv.stride, conv.pad)))
+                workspace.give("gcols", gcols)
             elif index == 1:
-                gw = numpy.matmul(gym.T, conv.cols.reshape(gym.shape[0], -1))
+                gw = numpy.matmul(gym.T, cols.reshape(gym.shape[0], -1))
                 o, c, kh, kw = W.shape
                 out.append(numpy.ascontiguousarray(
                     gw.reshape(o, kh, kw, c).transpose(0, 3, 1, 2)))
             else:
                 out.append(gym.sum(axis=0))
+        workspace.give("cols", cols)
+        if self.y is not None:
+            workspace.give("relu-gy", gyh)
         return tuple(out)
 
     def backward(self, indexes, grad_outputs):

@@ -10,6 +10,7 @@ square roots instead of ``pow``.  Same formulas as Chainer's CPU code:
 import numpy
 
 from mlimages._chainer import chainer
+from mlimages.models.cpu import workspace
 from mlimages.models.cpu.layout import over_batch, to_nchw, to_nhwc
 
 
@@ -40,14 +41,27 @@ class LocalResponseNormalization(chainer.FunctionNode):
         self.n, self.k, self.alpha, self.beta = n, k, alpha, beta
 
     def forward(self, inputs):
-        xh = to_nhwc(inputs[0])
+        self.xh = to_nhwc(inputs[0])
+        self.y = numpy.empty_like(self.xh)
+        self.intermediates()
+        if not chainer.config.enable_backprop:
+            self.release()
+        return to_nchw(self.y),
+
+    def intermediates(self):
+        """``unit = k + alpha * bandsum(x**2)``, ``scale = unit ** -beta`` and ``y`` (the
+        first two from the workspace: they live until the backward pass gives them back)."""
+        xh, y = self.xh, self.y
         c = xh.shape[3]
+        unit = workspace.take("lrn-unit", xh.shape, xh.dtype)
+        scale = workspace.take("lrn-scale", xh.shape, xh.dtype)
+        squares = workspace.take("lrn-tmp", xh.shape, xh.dtype)
+        numpy.square(xh, out=squares)
         # the band GEMM runs on the whole batch (BLAS threads); the element-wise passes
         # are split over the batch by threads of our own
-        unit = numpy.matmul(numpy.square(xh).reshape(-1, c),
-                            band(c, self.n, xh.dtype) * xh.dtype.type(self.alpha))
-        unit = unit.reshape(xh.shape)
-        scale, y = numpy.empty_like(xh), numpy.empty_like(xh)
+        numpy.matmul(squares.reshape(-1, c), band(c, self.n, xh.dtype) *
+                     xh.dtype.type(self.alpha), out=unit.reshape(-1, c))
+        workspace.give("lrn-tmp", squares)
 
         def normalise(start, stop):
             u = unit[start:stop]
@@ -55,8 +69,13 @@ class LocalResponseNormalization(chainer.FunctionNode):
             _neg_pow(u, self.beta, scale[start:stop])
             numpy.multiply(xh[start:stop], scale[start:stop], out=y[start:stop])
         over_batch(normalise, xh.shape[0])
-        self.xh, self.unit, self.scale, self.y = xh, unit, scale, y
-        return to_nchw(y),
+        self.unit, self.scale = unit, scale
+
+    def release(self):
+        """Give ``unit`` and ``scale`` back to the workspace (after the backward pass)."""
+        workspace.give("lrn-unit", self.unit)
+        workspace.give("lrn-scale", self.scale)
+        self.unit = self.scale = None
 
     def backward(self, indexes, grad_outputs):
         return LocalResponseNormalizationGrad(self).apply(grad_outputs)
@@ -75,21 +94,28 @@ class LocalResponseNormalizationGrad(chainer.FunctionNode):
         lrn = self.lrn
         gyh = to_nhwc(inputs[0])
         c = gyh.shape[3]
-        summand, gx = numpy.empty_like(gyh), numpy.empty_like(gyh)
+        if lrn.unit is None:   # a second backward pass: computed again
+            lrn.intermediates()
+        summand = workspace.take("lrn-tmp", gyh.shape, gyh.dtype)
+        part = workspace.take("lrn-part", gyh.shape, gyh.dtype)
+        gx = numpy.empty_like(gyh)
 
         def terms(start, stop):
             numpy.multiply(lrn.y[start:stop], gyh[start:stop], out=summand[start:stop])
             summand[start:stop] /= lrn.unit[start:stop]
         over_batch(terms, gyh.shape[0])
         coeff = gyh.dtype.type(2 * lrn.alpha * lrn.beta)
-        part = numpy.matmul(summand.reshape(-1, c), band(c, lrn.n, gyh.dtype) * coeff)
-        part = part.reshape(gyh.shape)
+        numpy.matmul(summand.reshape(-1, c), band(c, lrn.n, gyh.dtype) * coeff,
+                     out=part.reshape(-1, c))
 
         def grad(start, stop):
             part[start:stop] *= lrn.xh[start:stop]
             numpy.multiply(gyh[start:stop], lrn.scale[start:stop], out=gx[start:stop])
             gx[start:stop] -= part[start:stop]
         over_batch(grad, gyh.shape[0])
+        workspace.give("lrn-tmp", summand)
+        workspace.give("lrn-part", part)
+        lrn.release()
         return to_nchw(gx),
 
     def backward(self, indexes, grad_outputs):

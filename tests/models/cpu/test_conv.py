@@ -46,6 +46,36 @@ def test_forward_and_gradients_equal_chainers(shape, bias):
         assert np.abs(e).max() > 0
 
 
+@pytest.mark.parametrize("shape", SHAPES[:3])
+def test_fused_relu_equals_relu_of_chainers_convolution(shape):
+    n, c, h, w, o, kh, kw, stride, pad = shape
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c, h, w), np.float32)
+    W = rng.standard_normal((o, c, kh, kw), np.float32)
+    b = rng.standard_normal(o, np.float32)
+    ref = F.relu(F.convolution_2d(x, W, b, stride, pad))
+    assert 0 < (ref.array > 0).mean() < 1
+    gy = rng.standard_normal(ref.shape, np.float32)
+    ours = _run(lambda *v: Convolution2D(stride, pad, relu=True).apply(v)[0], x, W, b, gy)
+    theirs = _run(lambda *v: F.relu(F.convolution_2d(*v, stride=stride, pad=pad)), x, W, b, gy)
+    for a, e in zip(ours, theirs):
+        np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(e).max()))
+
+
+def test_a_second_backward_pass_gives_the_same_gradients():
+    rng = np.random.default_rng(6)
+    x = chainer.Variable(rng.standard_normal((2, 3, 9, 9), np.float32))
+    W = chainer.Variable(rng.standard_normal((4, 3, 3, 3), np.float32))
+    y = F.sum(Convolution2D((2, 2), (1, 1), relu=True).apply((x, W))[0] ** 2)
+    y.backward()
+    first = x.grad.copy(), W.grad.copy()
+    x.cleargrad()
+    W.cleargrad()
+    y.backward()   # the columns were given back after the first: made again
+    np.testing.assert_array_equal(x.grad, first[0])
+    np.testing.assert_array_equal(W.grad, first[1])
+
+
 @pytest.mark.parametrize("shape", SHAPES[:4])
 def test_numerical_gradients_float64(shape):
     n, c, h, w, o, kh, kw, stride, pad = shape

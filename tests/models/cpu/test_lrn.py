@@ -41,3 +41,13 @@ def test_numerical_gradient_float64(params):
     check_backward(
         lambda v: LocalResponseNormalization(**params).apply((v,))[0], x, gy,
         dtype=np.float64, atol=1e-6, rtol=1e-5)
+
+
+def test_a_second_backward_pass_gives_the_same_gradient():
+    x = chainer.Variable(np.random.default_rng(8).standard_normal((2, 8, 3, 3)) * 20)
+    y = F.sum(LocalResponseNormalization().apply((x,))[0] ** 2)
+    y.backward()
+    first = x.grad.copy()
+    x.cleargrad()
+    y.backward()   # its intermediates went back to the workspace after the first
+    np.testing.assert_array_equal(x.grad, first)

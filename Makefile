@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench bench-data bench-mean bench-loader bench-train clean
+.PHONY: setup test demo bench bench-data bench-mean bench-loader bench-train bench-cpu-train bench-torch-venv clean
 
 setup: $(STAMP)
 
@@ -48,7 +48,18 @@ bench-loader: $(STAMP) bench-data
 bench-train: $(STAMP)
 	$(PY) benchmarks/bench_train.py
 
-bench: bench-mean bench-loader bench-train
+# The CPU training step: Chainer's functions vs mlimages.models.cpu vs PyTorch (same run).
+# PyTorch (CPU wheel) goes into its own venv, never into mlimages' .venv.
+TORCH_VENV ?= .venv-torch
+bench-torch-venv:
+	@test -x $(TORCH_VENV)/bin/python || $(PYTHON) -m venv $(TORCH_VENV)
+	$(TORCH_VENV)/bin/python -m pip install -q --disable-pip-version-check torch \
+		--index-url https://download.pytorch.org/whl/cpu
+
+bench-cpu-train: $(STAMP) bench-torch-venv
+	$(PY) benchmarks/bench_cpu_train.py --torch-python $(TORCH_VENV)/bin/python
+
+bench: bench-mean bench-loader bench-train bench-cpu-train
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

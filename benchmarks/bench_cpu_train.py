@@ -14,7 +14,8 @@ For each network, ``optimizer.update`` (forward, backward, MomentumSGD with weig
 
 The three alternate step by step within every round (the order rotating), so that they
 share the load of a shared machine; the load average is printed before and after each network.  Medians of
-the rounds, and the per-round ratios.
+the rounds, the per-round ratios, and the CPU seconds per step (all threads: less sensitive
+to the other processes of a shared machine than the wall clock).
 """
 
 import argparse
@@ -62,10 +63,10 @@ class ChainerColumn:
 
     def run(self, steps):
         os.environ[cpu.ENV] = "1" if self.fast else "0"
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(steps):
             self.optimizer.update(self.model, self.x, self.t)
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu_start
 
 
 class TorchColumn:
@@ -81,7 +82,8 @@ class TorchColumn:
     def run(self, steps):
         self.proc.stdin.write(f"{steps}\n")
         self.proc.stdin.flush()
-        return float(self.proc.stdout.readline())
+        wall, cpu_seconds = self.proc.stdout.readline().split()
+        return float(wall), float(cpu_seconds)
 
     def close(self):
         self.proc.stdin.close()
@@ -99,15 +101,18 @@ def bench(arch, args, torch_python):
         columns["torch"] = TorchColumn(torch_python, arch, args.batchsize, blas_threads())
     steps = args.steps or STEPS[arch]
     print(f"\n{arch}, batch {args.batchsize}, {steps} steps a round; {load()}", flush=True)
-    rates = {name: [] for name in columns}
+    rates, cpus = {name: [] for name in columns}, {name: [] for name in columns}
     for r in range(args.rounds):
-        seconds = dict.fromkeys(columns, 0.0)
+        seconds, cpu_seconds = dict.fromkeys(columns, 0.0), dict.fromkeys(columns, 0.0)
         for step in range(steps):  # step by step, the order rotating: the same load for all
             names = list(columns)[step % len(columns):] + list(columns)[:step % len(columns)]
             for name in names:
-                seconds[name] += columns[name].run(1)
+                wall, used = columns[name].run(1)
+                seconds[name] += wall
+                cpu_seconds[name] += used
         for name in columns:
             rates[name].append(args.batchsize * steps / seconds[name])
+            cpus[name].append(cpu_seconds[name] / steps)
         ratios = ", ".join(f"ours/{n} {rates['ours'][-1] / rates[n][-1]:.2f}x"
                            for n in rates if n != "ours")
         print(f"  round {r + 1}: " + ", ".join(f"{n} {rates[n][-1]:.2f}" for n in rates)
@@ -115,7 +120,9 @@ def bench(arch, args, torch_python):
     if "torch" in columns:
         columns["torch"].close()
     med = {n: statistics.median(v) for n, v in rates.items()}
-    print(f"  median img/s: " + ", ".join(f"{n} {v:.2f}" for n, v in med.items()), flush=True)
+    print("  median img/s: " + ", ".join(f"{n} {v:.2f}" for n, v in med.items()), flush=True)
+    print("  median CPU s/step (all threads): " + ", ".join(
+        f"{n} {statistics.median(v):.3f}" for n, v in cpus.items()))
     for n in med:
         if n != "ours":
             per = [o / v for o, v in zip(rates["ours"], rates[n])]

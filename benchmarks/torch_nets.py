@@ -7,7 +7,7 @@ Run by bench_cpu_train.py with the Python of a venv that has torch (never mlimag
 The same layers, sizes, loss and optimiser as ``mlimages.models`` under ``mlimages train``
 (MomentumSGD lr 0.01, momentum 0.9, weight decay 5e-4); Chainer's LRN ``alpha`` is torch's
 ``alpha / n``; Chainer's ``cover_all`` pooling is ``ceil_mode``.  It prints ``ready``, then
-answers each line ``N`` on stdin with the seconds N training steps took.
+answers each line ``N`` on stdin with the wall and CPU seconds N training steps took.
 """
 
 import argparse
@@ -67,10 +67,10 @@ def main():
     step()  # warm-up
     print("ready", torch.__version__, torch.get_num_threads(), flush=True)
     for line in sys.stdin:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(int(line)):
             step()
-        print(time.perf_counter() - start, flush=True)
+        print(time.perf_counter() - start, time.process_time() - cpu, flush=True)
 
 
 if __name__ == "__main__":

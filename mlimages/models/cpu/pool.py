@@ -87,13 +87,16 @@ class MaxPooling2DGrad(chainer.FunctionNode):
             xp, y, gy = pool.xp[start:stop], pool.y[start:stop], gyh[start:stop]
             free = numpy.ones(y.shape, bool)
             hit = numpy.empty(y.shape, bool)
+            part = numpy.empty(y.shape, gy.dtype)
             for i in range(k[0]):
                 for j in range(k[1]):
                     numpy.equal(_view(xp, i, j, s, out), y, out=hit)
                     hit &= free
                     numpy.greater(free, hit, out=free)  # free and not hit
+                    # multiply and add: 2.3x faster than one add with where=hit
+                    numpy.multiply(gy, hit, out=part)
                     dest = _view(gxp[start:stop], i, j, s, out)
-                    numpy.add(dest, gy, out=dest, where=hit)
+                    dest += part
         over_batch(scatter, b)
         return to_nchw(gxp[:, p[0]:p[0] + h, p[1]:p[1] + w]),
 

@@ -26,12 +26,25 @@ def to_nchw(y):
     return y.transpose(0, 3, 1, 2)
 
 
+def _blas():
+    """threadpoolctl's controller of NumPy's BLAS (None when there is none), found once."""
+    if "blas" not in _POOL:
+        from threadpoolctl import ThreadpoolController
+        found = ThreadpoolController().select(user_api="blas").lib_controllers
+        _POOL["blas"] = found[0] if found else None
+    return _POOL["blas"]
+
+
 def threads():
-    """How many threads split the element-wise work: the usable cores (at least 1)."""
+    """How many threads split the element-wise work: as many as the BLAS uses now (so a
+    ``threadpool_limits``, as ``--distributed`` sets per rank, holds for these passes too),
+    at most the usable cores, at least 1."""
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    blas = _blas()
+    return max(1, min(cores, blas.num_threads if blas is not None else cores))
 
 
 def over_batch(work, batch):

@@ -37,3 +37,4 @@ def test_past_the_limit_the_oldest_buffers_are_dropped(monkeypatch):
     workspace.give("big", np.empty(1000))   # larger than the limit: never kept
     assert workspace.kept_bytes() == 0
     workspace.clear()
+

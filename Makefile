@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench bench-data bench-mean bench-loader bench-train bench-cpu-train bench-torch-venv clean
+.PHONY: setup test demo bench bench-data bench-mean bench-loader bench-train bench-cpu-train bench-torch-venv gpu-wheels gpu-check-dry clean
 
 setup: $(STAMP)
 
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 'setuptools>=77,<81' wheel
 	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation 'chainer==7.8.1'
-	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e '.[test,mpi]'
+	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation -e '.[test,mpi,onnx]'
 	$(PY) -m compileall -q mlimages
 	@touch $(STAMP)
 
@@ -60,6 +60,26 @@ bench-cpu-train: $(STAMP) bench-torch-venv
 	$(PY) benchmarks/bench_cpu_train.py --torch-python $(TORCH_VENV)/bin/python
 
 bench: bench-mean bench-loader bench-train bench-cpu-train
+
+# The GPU machine's run (benchmarks/gpu_check.sh): the wheels it installs, built here.
+# chainer and mlimages are pure Python; mpich and mpi4py give it `mpiexec` for ChainerMN; the
+# export's onnx pin (read from pyproject.toml) replaces the newer onnx that machine has.
+GPU_WHEELS ?= .whl
+GPU_PY     ?= 3.12
+ONNX_PIN   := $(shell grep -o '"onnx==[0-9.]*"' pyproject.toml | tr -d '"')
+gpu-wheels: $(STAMP)
+	rm -rf $(GPU_WHEELS) && mkdir -p $(GPU_WHEELS)
+	$(PY) -m pip wheel -q --disable-pip-version-check --no-deps --no-build-isolation -w $(GPU_WHEELS) 'chainer==7.8.1' .
+	$(PY) -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+	    --python-version $(GPU_PY) --implementation cp --platform manylinux_2_28_x86_64 \
+	    --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d $(GPU_WHEELS) \
+	    mpich mpi4py '$(ONNX_PIN)'
+	@du -sh $(GPU_WHEELS)
+
+# Every step of the GPU run on the CPU, small (tests/test_gpu_check.py runs the same).
+gpu-check-dry:
+	$(MAKE) gpu-wheels GPU_PY=$$($(PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+	benchmarks/gpu_check.sh --dry-run --python $(PY) --wheels $(GPU_WHEELS) --out gpu-check-dry
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -8,6 +8,8 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``listfile``  the one reader/writer of ``path label`` lists and label_def.txt
 * ``label``     class-per-folder tree -> list files, splits, verification
 * ``mean``      list -> mean image (.npy + .png + .json); the one ``mean.npy`` reader
+* ``audit``     tree or lists -> duplicate groups, leaks across splits and classes, quality
+  flags, audit.json, CSVs and report.html
 * ``gather``    URL lists -> validated downloads + manifest
 * ``loader``    asyncio batch loader (a Chainer iterator); pure, seeded transforms
 * ``models``    the networks by name; the article's layer-size arithmetic
@@ -16,12 +18,16 @@ one-line-per-module map is ARCHITECTURE.md):
 * ``evaluate``  a training output folder + a labelled list -> per-class figures, confusion
   matrix, the most confident mistakes (files and pictures); TTA
 * ``predict``   a training output folder -> top-k classes of images, folders and lists
+* ``pretrained``  ImageNet weights by name (Caffe's AlexNets): registry, resumed and checked
+  download, the cache folder ($MLIMAGES_HOME), the .npz ``train --init-model NAME`` loads
+* ``export``    a training output folder -> an ONNX model (onnx_chainer; mean, scaling and
+  softmax inside), checked against Chainer with onnxruntime
 * ``info``      versions, BLAS kernel, CUDA, and known-slow set-ups
 * ``demo``      the demo, its generated task and the one fake image host
 * ``cli``       the command line: parse, call one library function, print
 * ``compat``    ``import mlimages.compat`` before ``import chainer`` in your own scripts
 * ``_chainer``  the one place that imports chainer (NumPy 2 / Python 3.12 bridge); ``_fs``
-  atomic writes
+  atomic writes; ``_mpi`` MPI for ``--distributed`` (gather, train): one abort-on-error
 
 Importing ``mlimages`` does not import Chainer; the stages that need it do. It adds one
 finder to ``sys.meta_path`` that only warns: a script that then imports Chainer where Chainer

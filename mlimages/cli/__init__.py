@@ -5,8 +5,9 @@ Each subcommand is a :class:`Command` in ``COMMANDS``: its one-line help, ``add(
 (build the options, make one library call, print its report). One module per command:
 
     _args.py   value types, the help formatter, add_field / options_from (defaults, once)
-    gather.py  label.py  mean.py  train.py
+    gather.py  label.py  mean.py  train.py  audit.py
     tools.py   predict, inspect, info, demo
+    pretrained.py  export.py   pretrained weights by name; a run as ONNX
     _process.py  the process-wide state a command runs under (streams, signals)
 
 Library errors (:class:`mlimages.errors.MlimagesError`) are printed as one line, exit
@@ -23,7 +24,7 @@ import sys
 from typing import Callable, NamedTuple
 
 from mlimages import __version__
-from mlimages.cli import evaluate, gather, label, mean, tools, train
+from mlimages.cli import audit, evaluate, export, gather, label, mean, pretrained, tools, train
 from mlimages.cli._args import _Formatter
 from mlimages.cli._process import outputs_may_break, termination_interrupts
 from mlimages.errors import MlimagesError
@@ -43,10 +44,13 @@ COMMANDS = {
     "mean":    Command(mean.HELP,          mean.add,          mean.run),
     "train":   Command(train.HELP,         train.add,         train.run),
     "evaluate": Command(evaluate.HELP,     evaluate.add,      evaluate.run),
+    "audit":   Command(audit.HELP,         audit.add,         audit.run),
     "predict": Command(tools.PREDICT_HELP, tools.add_predict, tools.run_predict),
     "inspect": Command(tools.INSPECT_HELP, tools.add_inspect, tools.run_inspect),
     "info":    Command(tools.INFO_HELP,    tools.add_info,    tools.run_info),
     "demo":    Command(tools.DEMO_HELP,    tools.add_demo,    lambda args: tools.run_demo(args, main)),
+    "pretrained": Command(pretrained.HELP, pretrained.add,    pretrained.run),
+    "export":  Command(export.HELP,        export.add,        export.run),
 }
 
 

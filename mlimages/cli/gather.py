@@ -17,7 +17,11 @@ that decode completely and are no known placeholder. Every URL gets a
 line in OUT/manifest.jsonl; re-running the command resumes.
 
   mlimages gather --urls fall11_urls.txt --wnid n02121808 \\
-      --words words.txt --out data/images --limit 500"""
+      --words words.txt --out data/images --limit 500
+
+On several machines, one MPI job (README, "Past one machine"):
+
+  mpiexec -f hosts -n 4 -ppn 1 mlimages gather ... --out data/images --distributed"""
 
 
 def add(p):
@@ -77,6 +81,14 @@ def _add_output(p):
                         "that no URL of the list is missing")
     p.add_argument("--move", action="store_true",
                    help="with --merge: move the images out of the shard folders, not copy")
+    p.add_argument("--distributed", action="store_true",
+                   help="one rank of `mpiexec -n N mlimages gather ... --distributed`: rank r "
+                        "gathers shard r+1/N into OUT/.shards/r/, rank 0 shows the job's "
+                        "progress and merges the shards into OUT; run again to resume")
+    p.add_argument("--work", metavar="DIR",
+                   help="with --distributed, when OUT is not on a file system every node "
+                        "sees: each rank gathers into DIR/<rank>/ on its own node, and rank 0 "
+                        "copies the shards into OUT over MPI")
 
 
 def _add_download(net):
@@ -130,9 +142,15 @@ def run(args):
     """Download (or, with --merge, merge shard folders) and print the summary."""
     from mlimages.gather import gather, summary_table
     source = source_options(args)
+    from mlimages.gather import GatherError
+    if args.work and not args.distributed or args.distributed and (args.merge or args.shard):
+        raise GatherError("--work goes with --distributed, which takes neither --merge nor "
+                          "--shard (each rank gathers its shard, rank 0 merges)")
     if args.merge:
         return _run_merge(args, source if (args.urls or args.api) else None)
     opts = gather_options(args)
+    if args.distributed:
+        return _run_distributed(args, source, opts)
     _log_to_file(_open_log(args.log, args.out), args.quiet)
     result = gather(source, args.out, opts, progress=not args.quiet)
     print(summary_table(result))
@@ -140,9 +158,20 @@ def run(args):
     return 0
 
 
+def _run_distributed(args, source, opts):
+    from mlimages.gather.distributed import gather_distributed, job_table
+    result = gather_distributed(
+        source, args.out, opts, work=args.work, progress=not args.quiet,
+        on_start=lambda folder: _log_to_file(_open_log(args.log, folder), args.quiet))
+    if result is not None:  # rank 0
+        print(job_table(result))
+        print(f"wrote {result.view.manifest} and {result.view.summary_path}")
+    return 0
+
+
 def _run_merge(args, source):
     from mlimages.gather.merge import merge_shards, merge_table
-    result = merge_shards(args.merge, args.out, source, move=args.move)
+    result = merge_shards(args.merge, args.out, source, move=args.move, limit=args.limit)
     print(merge_table(result))
     print(f"wrote {result.manifest} and {result.summary_path}")
     return 0

@@ -43,6 +43,14 @@ def _add_split(p):
               help="shuffle the lines of each list (default: sorted by class, path)")
     add_field(p, "--verify", L, action="store_true",
               help="decode every image in parallel; unreadable ones go to rejects.txt")
+    add_field(p, "--group-duplicates", L, action="store_true",
+              help="keep each group of duplicates (same bytes, pixels or look, as `mlimages "
+                   "audit` finds them) in one split")
+    add_field(p, "--drop-duplicates", L, action="store_true",
+              help="keep the largest image of each duplicate group; the others go to "
+                   "rejects.txt as duplicate_of PATH")
+    add_field(p, "--near", L, type=int, metavar="BITS",
+              help="dhash bits within which two images are duplicates (-1: exact only)")
 
 
 def _add_tree(p):

@@ -9,7 +9,8 @@
    truncated JPEG, a redirect to Flickr's "photo unavailable" placeholder);
 3. runs the real commands, each printed as a user would type it, through the
    same entry point as the shell (:func:`mlimages.cli.main`):
-   gather -> label -> mean -> train -> predict -> evaluate (on the held-out test split);
+   gather -> label -> audit (the planted duplicates and the leaks they make) -> label
+   --group-duplicates -> mean -> train -> predict -> evaluate (on the held-out test split);
 4. checks gather's summary against the planted links and ends with the
    validation and test accuracy, where everything is, and what to type next.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from mlimages._fs import blocking_file
 from mlimages.demo.site import Site
-from mlimages.demo.task import BROKEN, FULL, PARENT, QUICK, make_task, publish
+from mlimages.demo.task import BROKEN, DUPLICATES, FULL, PARENT, QUICK, make_task, publish
 from mlimages.errors import MlimagesError
 
 
@@ -79,7 +80,8 @@ def _check_out(out):
 
 
 #: What a demo run writes under its --out: removed before the next run, nothing else is.
-DEMO_OUTPUTS = ("web", "images", "lists", "result", "cache", "mean.png", "mean.npy", "mean.json")
+DEMO_OUTPUTS = ("web", "images", "lists", "audit", "result", "cache", "mean.png", "mean.npy",
+                "mean.json")
 
 
 def clear_previous(out):
@@ -116,8 +118,9 @@ def run_demo(run_command, out="demo-output", quick=False):
     started = time.monotonic()
     web, images, lists, result = out / "web", out / "images", out / "lists", out / "result"
     n = size.classes * size.per_class
-    print(f"Generating a {size.classes}-class task: {n} photo-sized JPEGs to serve, "
-          f"{size.classes * size.holdout} held out for predict ...")
+    print(f"Generating a {size.classes}-class task: {n} photo-sized JPEGs to serve (among them "
+          f"{len(DUPLICATES)} planted duplicates: the same bytes in another class, re-encoded, "
+          f"mirrored, resized), {size.classes * size.holdout} held out for predict ...")
     files = make_task(web, size)
     with Site() as site:
         publish(site, web, files)
@@ -128,8 +131,7 @@ def run_demo(run_command, out="demo-output", quick=False):
                "--timeout", 3, "--retries", 0, "--quiet", "--out", images])
     print("\nThe broken links were skipped, each with its reason in manifest.jsonl:")
     print("\n".join(check_gather(images)))
-    _step(run_command, ["label", images, "--out", lists, "--val", 0.2, "--test", 0.2,
-           "--seed", 1, "--verify", "--quiet"])
+    _audit_and_fix(run_command, out, images, lists)
     _step(run_command, ["mean", lists / "train.txt", "--root", images, "--size", 72, "--out",
            out / "mean.png", "--quiet"])
     _step(run_command, ["train", lists / "train.txt", "--val", lists / "val.txt", "--root", images,
@@ -142,6 +144,19 @@ def run_demo(run_command, out="demo-output", quick=False):
     return 0
 
 
+def _audit_and_fix(run_command, out, images, lists):
+    """label, audit the split (the planted duplicates, the leaks they make), label again with
+    the duplicate groups kept in one split each."""
+    label = ["label", images, "--out", lists, "--val", 0.2, "--test", 0.2, "--seed", 1]
+    _step(run_command, label + ["--verify", "--quiet"])
+    _step(run_command, ["audit", *(lists / f"{s}.txt" for s in ("train", "val", "test")),
+           "--root", images, "--manifest", images / "manifest.jsonl", "--out", out / "audit",
+           "--quiet"])
+    print("\nThe leaks above are the planted duplicates (see audit/report.html); label again, "
+          "each duplicate group kept in one split:")
+    _step(run_command, label + ["--group-duplicates", "--quiet"])
+
+
 def _finish(out, result, seconds, size):
     print(f"\nDone in {seconds:.0f} s. Validation accuracy: {_percent(_val_accuracy(result))}, "
           f"test accuracy: {_percent(_test_accuracy(result))} (chance: {1 / size.classes:.0%}).")
@@ -150,11 +165,14 @@ Where things are:
   {out / 'images'}/          the gathered images, manifest.jsonl, summary.json
   {out / 'lists'}/           train.txt, val.txt, test.txt, label_def.txt
   {out / 'mean.png'}         the mean image (mean.npy for training)
+  {out / 'audit'}/           report.html: the planted duplicates, the leaks across splits and
+                        classes they made in the first split, flagged images; duplicates.csv
   {result}/          model.npz, curves.png (loss and accuracy by epoch), log, log.csv, snapshots
   {result / 'eval-test'}/  the test split's report: confusion.png (true class by row,
                         predicted by column), mistakes.png (the misclassified images), report.json
 
 Next:
+  mlimages label {out / 'images'} ... --drop-duplicates    keep one image of each group
   mlimages inspect --arch alex --insize 227      the size arithmetic of AlexNet
   mlimages train ... --resume {result}           continue a stopped run
   mlimages train ... --init-model {result}/model.npz --freeze conv1,conv2   fine-tune""")

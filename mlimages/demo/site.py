@@ -16,6 +16,8 @@ routes are what real image hosts answer, each a function that returns an :class:
 ``to_placeholder()``      302 to :data:`PLACEHOLDER_PATH`
 ``placeholder()``         200 with :func:`placeholder_png`, served at PLACEHOLDER_PATH by
                           every site
+``ranged(body)``          200 with ``body``, or 206 with its tail for ``Range: bytes=N-``
+                          (416 past the end): a file server that resumes downloads
 ========================  ===============================================================
 
 Usage::
@@ -50,6 +52,7 @@ PLACEHOLDER_PATH = "/pw/images/en-us/photo_unavailable.png"  # Flickr's, on this
 HANG_SECONDS = 30
 JPEG, PNG = {"Content-Type": "image/jpeg"}, {"Content-Type": "image/png"}
 TEXT, HTML = {"Content-Type": "text/plain"}, {"Content-Type": "text/html"}
+BINARY = {"Content-Type": "application/octet-stream"}
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Answer:
     reset: bool = False              # close the connection without any answer
     chunked: bool = False            # Transfer-Encoding: chunked, 64 KiB chunks (no length)
     trickle: float = 0.0             # seconds between body bytes, sent one at a time
+    ranges: bool = False             # answer "Range: bytes=N-" with 206 and the tail
 
     def read(self):
         """The body's bytes."""
@@ -92,6 +96,10 @@ def html_page():
 
 def truncated(body):
     return Answer(200, body[: len(body) // 2], JPEG)
+
+
+def ranged(body, headers=BINARY):
+    return Answer(200, body, headers, ranges=True)
 
 
 def to_placeholder():
@@ -151,10 +159,11 @@ class Site:
         default: the answers of a path not in ``routes``.
         hits (Counter): requests per path (the registered spelling, else the unquoted one).
         seen_auth (list): the Proxy-Authorization header of each request, as a proxy.
+        seen_ranges (list): the Range header of each request (None: none sent).
     """
 
     def __init__(self, latency=0.0, proxy_auth=None):
-        self.latency, self.hits, self.seen_auth = latency, Counter(), []
+        self.latency, self.hits, self.seen_auth, self.seen_ranges = latency, Counter(), [], []
         self.routes = {PLACEHOLDER_PATH: [placeholder()]}
         self.default = [not_found()]
         self.proxy_auth = _basic_auth(*proxy_auth) if proxy_auth else None
@@ -212,6 +221,17 @@ def _pieces(body, size):
     return (body[i:i + size] for i in range(0, len(body), size))
 
 
+def _range_answer(answer, header):
+    """``answer`` (a :func:`ranged` one) as a 206 with the tail ``Range: bytes=N-`` asks for."""
+    body, start = answer.read(), header[6:-1] if header and header.endswith("-") else ""
+    if not (header or "").startswith("bytes=") or not start.isdigit():
+        return answer
+    if int(start) >= len(body):
+        return Answer(416, headers={"Content-Range": f"bytes */{len(body)}"})
+    headers = {**answer.headers, "Content-Range": f"bytes {start}-{len(body) - 1}/{len(body)}"}
+    return Answer(206, body[int(start):], headers)
+
+
 def _basic_auth(user, password):
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
@@ -235,6 +255,9 @@ def _handler(site):
 
         def do_GET(self):
             answer = site.take(self.path, self.headers.get("Proxy-Authorization"))
+            site.seen_ranges.append(self.headers.get("Range"))
+            if answer.ranges:
+                answer = _range_answer(answer, self.headers.get("Range"))
             site.wait(answer.delay)
             if answer.reset:
                 self.close_connection = True

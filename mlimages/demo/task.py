@@ -4,6 +4,7 @@
 
     folder/
       served/n99990001/0000.jpg ...   the photos a Site serves (one folder per synset)
+      (a few of them are planted duplicates of others: DUPLICATES)
       holdout/stripes_0024.jpg ...    photos kept back for ``mlimages predict``
       urls.txt                        ``wnid_i<TAB>url``: the photos and the planted broken links
       words.txt  wordnet.is_a.txt     the synsets' names and their parent, PARENT
@@ -11,6 +12,8 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from mlimages.demo import synth
 from mlimages.demo.site import gone, hang, html_page, not_found, photo, to_placeholder, truncated
@@ -23,6 +26,13 @@ SYNSETS = [(f"n9999{i + 1:04d}", name) for i, name in enumerate(synth.PATTERNS)]
 # Planted broken links: (route, manifest status gather must give, how many).
 BROKEN = [("dead", "http_404", 3), ("gone", "http_410", 1), ("hang", "timeout", 1),
           ("html", "not_image", 1), ("cut", "truncated", 1), ("moved", "placeholder", 1)]
+
+# Planted duplicates, for `mlimages audit` to find: (source class, source photo, target
+# class, the target's photo the copy replaces (from the end), how it is made). The first is
+# the same photo under two labels. Replacing photos keeps every class's count, so the split
+# (and the demo's figures) stay those of the task without them.
+DUPLICATES = [(0, 0, 1, -1, "same bytes"), (0, 1, 0, -2, "re-encoded"), (1, 2, 1, -3, "mirrored"),
+              (2, 3, 2, -4, "resized")]
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,32 @@ def make_task(folder, size, seed=1):
                 files.setdefault(wnid, []).append(f"{i:04d}.jpg")
             else:
                 image.save(holdout / f"{name}_{i:04d}.jpg", quality=88)
+    _plant_duplicates(served, files)
     return files
+
+
+def _plant_duplicates(served, files):
+    """Overwrite photos with the copies of :data:`DUPLICATES` (a copy whose class or photos a
+    small task lacks is left out); returns the replaced files' paths."""
+    wnids, planted = list(files), []
+    for source, index, target, slot, how in DUPLICATES:
+        if max(source, target) >= len(wnids) or index >= len(files[wnids[source]]) - 1:
+            continue
+        src = served / wnids[source] / files[wnids[source]][index]
+        dst = served / wnids[target] / files[wnids[target]][slot]
+        if src == dst:
+            continue
+        image = Image.open(src)
+        if how == "same bytes":
+            dst.write_bytes(src.read_bytes())
+        elif how == "re-encoded":
+            image.save(dst, quality=60)
+        elif how == "mirrored":
+            image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(dst, quality=88)
+        else:
+            image.resize((image.width // 2, image.height // 2)).save(dst, quality=88)
+        planted.append(dst)
+    return planted
 
 
 def publish(site, folder, files):

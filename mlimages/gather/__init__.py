@@ -11,6 +11,10 @@ The package has one module per concern:
     names.py     safe file and folder names (nothing can leave --out)
     outdir.py    the output folder: lock, manifest.jsonl, summary.json, atomic image files
     merge.py     --merge: the output folders of shards -> one (no URL twice or missing)
+    mergecheck.py  the merge's checks; --limit across shards
+    distributed.py  mpiexec -n N ... --distributed: a shard per rank, merged by rank 0
+    relay.py     the ranks' progress and kept counts, to rank 0 and back
+    ship.py      --work: node-local shards copied to rank 0 over MPI
     run.py       the asyncio loop that ties them together
     records.py   Item, Record, the statuses, GatherError
 
@@ -49,7 +53,7 @@ class GatherResult:
     summary_path: Path
 
 
-def gather(source, out, opts=None, progress=False):
+def gather(source, out, opts=None, progress=False, peers=None):
     """Download the URLs of ``source`` into ``out``, keeping only images that decode.
 
     Args:
@@ -57,6 +61,8 @@ def gather(source, out, opts=None, progress=False):
         out (str or Path): the output folder (created; see ``outdir.py`` for its layout).
         opts (GatherOptions): download and validation settings.
         progress (bool): show a tqdm bar (ok, failed, images/s).
+        peers: the other ranks of ``mpiexec ... --distributed`` (:mod:`~mlimages.gather.relay`),
+            or None.
 
     Returns:
         GatherResult: also saved as ``out/summary.json``.
@@ -84,7 +90,7 @@ def gather(source, out, opts=None, progress=False):
                                 settings_for(opts))
         from mlimages.gather.run import Run
 
-        run = Run(src, outdir, past, opts, placeholders, spec, validators, progress)
+        run = Run(src, outdir, past, opts, placeholders, spec, validators, progress, peers)
         completed = False
         try:
             _run_loop(run.main())

@@ -2,34 +2,39 @@
 
 Each shard folder (see ``outdir.py``) is read through its manifest: the last line per
 (label, URL) is its outcome there.  The merged folder gets every shard's kept images (copied,
-or moved with ``move=True``) under the same relative paths, one manifest line per (label, URL)
-and a summary recomputed from the merged manifest.  Three checks make a bad merge an error
-instead of a quietly wrong data set, all before any file is copied or moved:
+hard-linked with ``link=True``, or moved with ``move=True``) under the same relative paths, one
+manifest line per (label, URL) and a summary recomputed from the merged manifest.  The checks
+(``mergecheck.py``) make a bad merge an error instead of a quietly wrong data set, all before
+any file is copied or moved:
 
 * a (label, URL) settled in two shards (the same shard given twice, or runs with different N);
 * a URL of the original list that no shard settled (a shard not run, or interrupted), when the
   list is given;
-* a kept image missing from its shard, or not a regular file reached without links.
+* a kept image missing from its shard, or not a regular file reached without links;
+* a label that would put images into a shard folder lying under the merged folder.
+
+With ``limit``, at most that many images per label are merged (``mergecheck.trim_to_limit``
+says which: the rule does not depend on the number of shards).
 
 A move is all or nothing: each image is hard-linked (or copied) into the merged folder, the
 merged manifest is written once every image is in place, and only then are the shards' images
-removed; an error or an interrupt before that leaves every shard as it was.
+removed; an error or an interrupt before that leaves every shard as it was.  ``again=True``
+merges again into a folder a merge wrote before (``mpiexec ... gather --distributed`` run
+again): the new manifest replaces the old one in one rename once every image is in place,
+then the images only the old one listed are removed.
 """
 
 import dataclasses
 import datetime
 import os
 import posixpath
-import stat
 from collections import Counter
 from pathlib import Path
 
+from mlimages.gather import mergecheck
 from mlimages.gather.names import NameRegistry, check_out, inside
 from mlimages.gather.outdir import MANIFEST, OutDir, parse_line
 from mlimages.gather.records import GatherError
-from mlimages.gather.sources import open_source
-
-_EXAMPLES = 5  # problems named in an error message
 
 
 @dataclasses.dataclass
@@ -41,16 +46,18 @@ class MergeResult:
     summary_path: Path
 
 
-def merge_shards(shards, out, source=None, move=False):
+def merge_shards(shards, out, source=None, move=False, *, link=False, again=False, limit=None):
     """Merge the folders of sharded gather runs into ``out``.
 
     Args:
         shards (list of str or Path): the ``--out`` folders of the shard runs.
-        out (str or Path): the merged folder (created; must hold no manifest yet).
+        out (str or Path): the merged folder (created; no manifest in it, unless ``again``).
         source (SourceOptions or None): the original list (without ``shard``); when given,
             every (label, URL) it yields must be settled by exactly one shard.
-        move (bool): move the images instead of copying them (the shards are left without
-            them, their manifests stay); all or nothing (see the module's docstring).
+        move (bool): move the images (the shards' manifests stay); all or nothing.
+        link (bool): hard-link the images where possible (else copy); the shards keep theirs.
+        again (bool): ``out`` may hold the manifest of an earlier merge: it is replaced.
+        limit (int or None): at most this many kept images per label (``--limit``).
 
     Returns:
         MergeResult: also saved as ``out/summary.json``.
@@ -65,31 +72,60 @@ def merge_shards(shards, out, source=None, move=False):
         raise GatherError("--merge needs at least one shard folder")
     out = Path(out)
     check_out(out)
-    per_shard = [_read_shard(s) for s in shards]
-    _check_disjoint(shards, per_shard)
-    expected = _expected(source) if source is not None else None
-    if expected is not None:
-        _check_complete(expected, per_shard)
-    if (out / MANIFEST).exists() and (out / MANIFEST).stat().st_size:
-        raise GatherError(f"{out / MANIFEST} exists: merge into a new, empty folder")
-    _check_kept_files(shards, per_shard)
+    per_shard, expected, trimmed = _checked(shards, out, source, limit)
+    old = _earlier_merge(out, again)
     started = datetime.datetime.now(datetime.timezone.utc)
-    names, moved = NameRegistry(), []
     with OutDir(out) as outdir:
-        for shard, records in zip(shards, per_shard):
-            for rec in records.values():
-                if rec.status == "ok" and rec.path:
-                    src = shard / rec.path
-                    rec.path = _place(src, rec, outdir, names, move)
-                    moved.append((src, outdir.root / rec.path))
-        for records in per_shard:  # every image is in place: now the manifest
-            for rec in records.values():
+        placed = _place_all(shards, per_shard, outdir, link=move or link)
+        records = (rec for records in per_shard for rec in records.values())
+        if again:  # every image is in place: now the manifest
+            outdir.rewrite(records)
+        else:
+            for rec in records:
                 outdir.append(rec)
-        summary = _summary(shards, per_shard, outdir, started, expected)
+        summary = _summary(shards, per_shard, outdir, started, expected) | {"over_limit": trimmed}
         outdir.write_summary(summary)
     if move:
-        _remove(moved, out)
+        _remove(placed, out)
+    if old:
+        _remove_stale(old, {dest for _, dest in placed}, out)
     return MergeResult(summary, outdir.manifest, outdir.summary)
+
+
+def _checked(shards, out, source, limit):
+    """The shards' records, checked (``mergecheck``) and trimmed to ``limit``; the keys of the
+    list (None without ``source``); how many records the limit trimmed."""
+    per_shard = [_read_shard(s) for s in shards]
+    mergecheck.check_disjoint(shards, per_shard)
+    expected = mergecheck.expected_keys(source) if source is not None else None
+    if expected is not None:
+        mergecheck.check_complete(expected, per_shard)
+    trimmed = mergecheck.trim_to_limit(per_shard, limit)
+    mergecheck.check_outside_shards(shards, out, per_shard)
+    mergecheck.check_kept_files(shards, per_shard)
+    return per_shard, expected, trimmed
+
+
+def _earlier_merge(out, again):
+    """{(label, url): Record} of the merge ``out`` holds ({} if none); an error unless
+    ``again``."""
+    if not ((out / MANIFEST).exists() and (out / MANIFEST).stat().st_size):
+        return {}
+    if not again:
+        raise GatherError(f"{out / MANIFEST} exists: merge into a new, empty folder")
+    return _read_shard(out)
+
+
+def _place_all(shards, per_shard, outdir, link):
+    """Every kept image into the merged folder; returns [(source, destination)]."""
+    names, placed = NameRegistry(), []
+    for shard, records in zip(shards, per_shard):
+        for rec in records.values():
+            if rec.status == "ok" and rec.path:
+                src = shard / rec.path
+                rec.path = _place(src, rec, outdir, names, link)
+                placed.append((src, outdir.root / rec.path))
+    return placed
 
 
 def _read_shard(folder):
@@ -106,75 +142,8 @@ def _read_shard(folder):
     return records
 
 
-def _check_disjoint(shards, per_shard):
-    owner, twice = {}, []
-    for i, records in enumerate(per_shard):
-        for key in records:
-            first = owner.setdefault(key, i)
-            if first != i:
-                twice.append(f"{key[1]} ({shards[first]} and {shards[i]})")
-    if twice:
-        raise GatherError(f"{len(twice)} URLs were gathered by two shards, e.g. "
-                          f"{'; '.join(twice[:_EXAMPLES])}: give each shard folder once, all "
-                          f"from runs with the same --shard N")
-
-
-def _expected(source):
-    if source.shard is not None:
-        raise GatherError("--merge compares the shards with the whole list: leave out --shard")
-    return {(item.label, item.url) for item in open_source(source)}
-
-
-def _check_complete(expected, per_shard):
-    done = set().union(*per_shard)
-    missed = sorted(expected - done, key=lambda k: k[1])
-    if missed:
-        raise GatherError(f"{len(missed)} URLs of the list are in no shard's manifest, e.g. "
-                          f"{', '.join(url for _, url in missed[:_EXAMPLES])}: run (or resume) "
-                          "the shard that should hold them before merging")
-
-
-def _check_kept_files(shards, per_shard):
-    """Every image the shards keep must be a regular file inside its shard, reached without
-    links: checked for all of them before the first one is copied or moved."""
-    problems = []
-    for shard, records in zip(shards, per_shard):
-        real = os.path.realpath(shard)
-        for rec in records.values():
-            if rec.status == "ok" and rec.path:
-                problem = _kept_file_problem(shard, real, rec.path)
-                if problem:
-                    problems.append(f"{shard / rec.path} ({problem})")
-    if problems:
-        raise GatherError(
-            f"{len(problems)} images that the shard manifests keep cannot be merged: "
-            f"{'; '.join(problems[:_EXAMPLES])}; nothing was copied or moved. Put each back "
-            "as a regular file, or delete its URL's lines from its shard's manifest.jsonl and "
-            "run that shard's gather again (it fetches the URL again); then merge again")
-
-
-def _kept_file_problem(shard, real_shard, relpath):
-    """Why ``shard/relpath`` cannot be merged, or "" if it can."""
-    if not inside(shard, relpath):
-        return "outside its shard folder"
-    src = shard / relpath
-    try:
-        info = os.lstat(src)
-    except FileNotFoundError:
-        return "the file is missing"
-    except OSError as e:
-        return e.strerror
-    if stat.S_ISLNK(info.st_mode):
-        return "a symbolic link"
-    if not stat.S_ISREG(info.st_mode):
-        return "not a regular file"
-    if not inside(real_shard, os.path.relpath(os.path.realpath(src), real_shard)):
-        return "reached through a symbolic link"
-    return ""
-
-
-def _place(src, rec, outdir, names, move):
-    """Copy (or, to move, hard-link when possible) a kept image into the merged folder;
+def _place(src, rec, outdir, names, link):
+    """Copy (or, with ``link``, hard-link when possible) a kept image into the merged folder;
     returns its relative path there.
 
     Shards name their files independently, so two can pick the same name for different URLs:
@@ -183,7 +152,7 @@ def _place(src, rec, outdir, names, move):
     stem, ext = posixpath.splitext(name)
     path = names.claim(folder, stem, ext, rec.url)
     try:
-        outdir.commit(outdir.stage_file(src, link=move), path)
+        outdir.commit(outdir.stage_file(src, link=link), path)
     except OSError as e:
         raise GatherError(f"{outdir.root / path}: {e.strerror or e}; the shards are untouched: "
                           "fix that, then merge again") from None
@@ -203,6 +172,20 @@ def _remove(moved, out):
     if failed:
         raise GatherError(f"merged into {out}, but {len(failed)} shard images could not be "
                           f"removed, e.g. {failed[0]}: remove them by hand")
+
+
+def _remove_stale(old, kept, out):
+    """After a merge ``again``: remove the images that only the earlier merge listed."""
+    for rec in old.values():
+        if rec.status == "ok" and rec.path and inside(out, rec.path) \
+                and out / rec.path not in kept:
+            try:
+                os.unlink(out / rec.path)
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise GatherError(f"merged into {out}, but {out / rec.path}, an image of the "
+                                  f"earlier merge, could not be removed: {e.strerror}") from None
 
 
 def _same_file(a, b):

@@ -173,8 +173,20 @@ class OutDir:
 
     def append(self, record):
         """Append one :class:`~mlimages.gather.records.Record` as a JSON line (one write)."""
-        line = json.dumps(record.as_dict(), ensure_ascii=False) + "\n"
-        os.write(self._manifest_fd, line.encode("utf-8", "surrogateescape"))
+        os.write(self._manifest_fd, _line(record))
+
+    def rewrite(self, records):
+        """Replace the manifest with the lines of ``records`` in one rename: a crash leaves
+        the old manifest or the new one, never a mix."""
+        tmp = self._tmp_name()
+        with open(tmp, "xb") as f:
+            for record in records:
+                f.write(_line(record))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.manifest)
+        os.close(self._manifest_fd)
+        self._manifest_fd = open_own(self.manifest, os.O_RDWR | os.O_APPEND)
 
     def stage(self, data):
         """Write ``data`` to a new temporary file under ``OUT/.gather-tmp``; returns its path."""
@@ -235,6 +247,11 @@ class OutDir:
 
     def write_summary(self, summary):
         atomic_write_text(self.summary, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+
+
+def _line(record):
+    line = json.dumps(record.as_dict(), ensure_ascii=False) + "\n"
+    return line.encode("utf-8", "surrogateescape")
 
 
 def _describe(owner):

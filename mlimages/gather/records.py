@@ -71,6 +71,8 @@ STATUSES = {
     "duplicate": (False, "same bytes as an image already kept (--dedupe)"),
     "write_error": (True, "the file could not be written (disk full? permissions?)"),
     "error": (True, "an unexpected failure; the reason names it (please report it)"),
+    "over_limit": (False, "kept by its shard, left out of the merge: the shards together kept "
+                          "more than --limit of its label (mergecheck.trim_to_limit)"),
 }
 TRANSIENT = frozenset(s for s, (transient, _) in STATUSES.items() if transient)
 

@@ -37,10 +37,16 @@ class Run:
         skipped (Counter): "settled", "repeated", "limit" -> items not fetched.
         fatal (GatherError or None): what stopped the run early (the folder, not one URL,
             was at fault: a link planted in --out); :meth:`main` raises it once settled.
+
+    ``peers`` (with ``mpiexec ... --distributed``, :mod:`mlimages.gather.relay`): its
+    ``others`` (Counter, label -> images the other ranks kept) counts towards ``--limit``
+    (and its ``size``, the number of ranks, shares the requests in flight), and
+    its ``start(run)`` is called before the first request and ``on_record(run, record)``
+    after each record, both on the loop thread.
     """
 
     def __init__(self, source, out, past, opts, placeholders, resize_spec, validators,
-                 progress):
+                 progress, peers=None):
         self.source, self.out, self.past, self.opts = source, out, past, opts
         self.placeholders, self.resize_spec = placeholders, resize_spec
         self.counts, self.skipped, self.kept_bytes = Counter(), Counter(), 0
@@ -53,7 +59,7 @@ class Run:
         self.kept_sha1 = dict(past.kept_sha1)
         self.proxies = fetching.Proxies(opts.proxy)
         self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
-        self.validators = validators
+        self.validators, self.peers = validators, peers
         self.gate = self.slots = self.fatal = None
 
     async def main(self):
@@ -63,6 +69,8 @@ class Run:
                                          limit_per_host=self.opts.per_host, ttl_dns_cache=300)
         headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
         await self.validators.attach()
+        if self.peers:
+            self.peers.start(self)  # every rank's kept counts, before the first request
         with concurrent.futures.ThreadPoolExecutor(1, "gather-read") as reader:
             # No cookies (image hosts need none; the jar filters every request) and no
             # aiohttp timeout of its own: fetch.py gives each attempt one total deadline.
@@ -115,7 +123,7 @@ class Run:
         if status is not None and not (self.opts.retry_failed and is_transient(status)):
             self.skipped["settled"] += 1
             return True
-        if self.opts.limit and self.ok[item.label] >= self.opts.limit:
+        if self.opts.limit and self._kept(item.label) >= self.opts.limit:
             self.skipped["limit"] += 1
             return True
         return False
@@ -123,7 +131,11 @@ class Run:
     def _limits_reached(self):
         labels = self.source.labels
         return bool(self.opts.limit and labels and
-                    all(self.ok[label] >= self.opts.limit for label in labels))
+                    all(self._kept(label) >= self.opts.limit for label in labels))
+
+    def _kept(self, label):
+        """Images of ``label`` kept by this run and earlier ones (and by the other ranks)."""
+        return self.ok[label] + (self.peers.others[label] if self.peers else 0)
 
     # ----------------------------------------------------------- settling
     async def _worker(self, queue, session):
@@ -145,14 +157,20 @@ class Run:
                 await self._release(item.label)
 
     async def _acquire(self, label):
-        """With --limit: wait until this label may have one more request in flight."""
+        """With --limit: wait until this label may have one more request in flight.
+
+        Alone, a run keeps at most ``limit - kept`` requests of a label in flight.  As one of
+        N ranks, at most 1/N of that (but always one): every rank may be doing the same, and
+        the other ranks' counts arrive late (``relay.INTERVAL``).
+        """
         if not self.opts.limit:
             return True
-        limit = self.opts.limit
+        limit, ranks = self.opts.limit, self.peers.size if self.peers else 1
         async with self.gate:
             await self.gate.wait_for(
-                lambda: self.ok[label] >= limit or self.ok[label] + self.inflight[label] < limit)
-            if self.ok[label] >= limit:
+                lambda: self._kept(label) >= limit or
+                self._kept(label) + self.inflight[label] * ranks < limit)
+            if self._kept(label) >= limit:
                 return False
             self.inflight[label] += 1
             return True
@@ -230,6 +248,8 @@ class Run:
         failed = sum(self.counts.values()) - self.counts["ok"]
         self.bar.set_postfix_str(f"ok={self.counts['ok']} failed={failed}", refresh=False)
         self.bar.update()
+        if self.peers:
+            self.peers.on_record(self, record)
 
 
 def _drain(queue):

@@ -127,13 +127,22 @@ def open_image(source, spec=None, *, name=None, **options):
         PIL.Image.Image: mode "RGB" ("L" with grayscale), fully decoded, EXIF-oriented,
         resized to ``spec.size`` when set.
     """
-    spec = _make_spec(spec, options)
+    return open_sized(source, _make_spec(spec, options), name=name)[0]
+
+
+def open_sized(source, spec, *, name=None, keep_size=False):
+    """:func:`open_image` (one decode), and the ImageInfo of the image before any resize.
+
+    ``keep_size``: decode as ``spec`` says (its JPEG draft included) but leave the size as
+    decoded: the caller resizes. Returns (image, info), the info's size the full one.
+    """
     with _opened(source, name, spec.max_pixels) as im:
+        info = ImageInfo(im.format, _convert.oriented_size(im))
         if spec.draft:
             _decode.draft(im, spec)
         im.load()
         im = _convert.fix_channels(_convert.orient(im), spec)
-    return _convert.resize(im, spec)
+    return (im if keep_size else _convert.resize(im, spec)), info
 
 
 def verify_image(source, *, draft=True, max_pixels=None, name=None):

@@ -14,7 +14,8 @@ folders (``.ipynb_checkpoints``) are skipped, symlinked folders are followed
 only on request and never twice (loops end), unreadable folders are reported.
 
 Modules: ``options`` (LabelOptions, LabelResult, LabelError, the checks), ``tree`` (walking
-the folders), ``split`` (stratified splits), ``verify`` (``--verify`` on a process pool);
+the folders), ``split`` (stratified splits, duplicate groups as units), ``dedup``
+(``--group-duplicates``, ``--drop-duplicates``), ``verify`` (``--verify`` on a process pool);
 this one writes the lists and the summary.
 """
 
@@ -25,7 +26,8 @@ from mlimages import listfile
 from mlimages._fs import atomic_write_text
 from mlimages.label.options import (IMAGE_EXTENSIONS, NESTED_MODES, SPLITS, LabelError,
                                     LabelOptions, LabelResult, check_out)
-from mlimages.label.split import stratified_splits
+from mlimages.label.dedup import drop_duplicates, duplicate_groups
+from mlimages.label.split import grouped_splits, stratified_splits
 from mlimages.label.tree import relative, scan_tree
 from mlimages.label.verify import verify_files
 from mlimages.mean.files import list_companions
@@ -68,7 +70,11 @@ def label_tree(root, out, opts=None, progress=True):
     else:
         result.classes = _merge_classes(out, sorted(found)) if opts.append else sorted(found)
         index = {name: i for i, name in enumerate(result.classes)}
-    result.splits = splits = stratified_splits(found, index, base, opts)
+    found, groups = _deduplicate(found, result, base, opts, progress)
+    if groups and opts.group_duplicates:
+        result.splits = splits = grouped_splits(found, groups, index, base, opts)
+    else:
+        result.splits = splits = stratified_splits(found, index, base, opts)
     _warn_without_val(found, index, splits, opts)
     result.rejects = [(relative(p, base), r) for p, r in result.rejects]
     result.spaced_paths = [e.path for s in SPLITS for e in splits[s]
@@ -76,6 +82,22 @@ def label_tree(root, out, opts=None, progress=True):
     _write_outputs(out, opts, result)
     _remove_stale(out, opts, result)
     return result
+
+
+def _deduplicate(found, result, base, opts, progress):
+    """With --group-duplicates or --drop-duplicates: the duplicate groups (counted in
+    ``result``); with --drop-duplicates, ``found`` without all but the largest image of each
+    (the others are rejects). Returns (found, groups still in found)."""
+    if not (opts.group_duplicates or opts.drop_duplicates):
+        return found, []
+    groups = duplicate_groups(found, opts, progress)
+    result.duplicate_groups = len(groups)
+    result.grouped_images = sum(len(g) for g in groups)
+    if not opts.drop_duplicates:
+        return found, groups
+    found, rejects = drop_duplicates(found, groups, lambda p: relative(p, base))
+    result.rejects.extend(rejects)
+    return found, []
 
 
 def _warn_without_val(found, index, splits, opts):
@@ -163,6 +185,11 @@ def summary_table(result):
                      + ", ".join(result.empty_classes))
     if result.skipped_files:
         lines.append(f"skipped {result.skipped_files} files without an image extension")
+    if result.duplicate_groups:
+        dropped = sum(r.startswith("duplicate_of ") for _, r in result.rejects)
+        lines.append(f"duplicate groups: {result.duplicate_groups} ({result.grouped_images} "
+                     "images), " + (f"{dropped} duplicates dropped (rejects.txt)" if dropped
+                                    else "each merged into one unit of the split"))
     return "\n".join(lines)
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from mlimages._fs import blocking_file
+from mlimages.audit.options import DEFAULT_NEAR
 from mlimages.errors import MlimagesError
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff",
@@ -33,6 +34,9 @@ class LabelOptions:
     keep_empty: bool = False         # index class folders that hold no image
     path_root: str = None            # paths are written relative to this (ROOT)
     workers: int = None
+    group_duplicates: bool = False   # a duplicate group stays in one split
+    drop_duplicates: bool = False    # keep the largest image of a group, reject the rest
+    near: int = DEFAULT_NEAR         # dhash bits of a near duplicate (mlimages audit's)
 
 
 @dataclass
@@ -44,6 +48,8 @@ class LabelResult:
     empty_classes: list = field(default_factory=list)
     spaced_paths: list = field(default_factory=list)  # paths containing whitespace
     skipped_files: int = 0             # files without an image extension
+    duplicate_groups: int = 0          # groups found by --group/--drop-duplicates
+    grouped_images: int = 0            # the images in them
     written: list = field(default_factory=list)       # files written
     removed: list = field(default_factory=list)       # an earlier run's files, removed
 
@@ -61,6 +67,8 @@ def check_options(root, opts):
                          f"{opts.val} + {opts.test}")
     if opts.nested not in NESTED_MODES:
         raise LabelError(f"nested must be one of {NESTED_MODES}, got {opts.nested!r}")
+    if not -1 <= opts.near <= 31:
+        raise LabelError(f"--near must be in -1..31 (dhash bits), got {opts.near}")
     if opts.label is not None and opts.label < 0:
         raise LabelError(f"--label must be >= 0, got {opts.label}")
 

@@ -19,8 +19,9 @@ _PROTOBUF_ENV = "PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"
 
 
 @contextlib.contextmanager
-def _python_protobuf():
-    """Select protobuf's pure-Python implementation for the duration of one import."""
+def python_protobuf():
+    """Select protobuf's pure-Python implementation for the duration of one import (a no-op
+    when protobuf is loaded already; the ONNX export imports onnx under it too)."""
     old = os.environ.get(_PROTOBUF_ENV)
     os.environ[_PROTOBUF_ENV] = "python"
     try:
@@ -39,7 +40,7 @@ def caffe_modules():
     implementation, which cannot load Chainer's old generated ``caffe_pb2``.
     """
     try:
-        with _python_protobuf():
+        with python_protobuf():
             from chainer.links.caffe import CaffeFunction
             from chainer.links.caffe.protobuf3 import caffe_pb2
     except TypeError as e:

@@ -21,21 +21,14 @@ A failure on one rank would leave the others waiting in the next allreduce for e
 """
 
 import contextlib
-import sys
-import time
 from pathlib import Path
 from typing import NamedTuple
 
-from mlimages import listfile
+from mlimages import _mpi, listfile
 from mlimages._chainer import chainer  # noqa: F401  (first: it bridges NumPy 2 for Chainer)
-from mlimages.errors import MlimagesError
+from mlimages._mpi import DistributedError
 
-_FORWARD_SECONDS = 1.0  # before MPI_Abort: time for mpiexec to forward the error line
 RANK_LISTS = ".ranks"  # under --out: each rank's part of the lists
-
-
-class DistributedError(MlimagesError, RuntimeError):
-    """MPI or ChainerMN cannot be used; the message says what to install or how to launch."""
 
 
 class Ranks(NamedTuple):
@@ -60,12 +53,7 @@ def communicator(gpu):
     Raises:
         DistributedError: mpi4py (or, on GPUs, NCCL through CuPy) is missing.
     """
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        raise DistributedError("--distributed needs MPI: pip install mpi4py mpich (or, in "
-                               "this repository, pip install -e '.[mpi]'), then launch with mpiexec -n N mlimages train "
-                               "... --distributed") from None
+    _mpi.world("train")  # mpi4py, or an error saying what to install
     import chainermn  # after mlimages._chainer (see the import above)
 
     try:
@@ -130,20 +118,11 @@ def cpu_share(ranks, gpu):
 def abort_on_error(ranks):
     """Any exception on this rank ends every rank (``MPI_Abort``) instead of a hang.
 
-    The error is printed first, with the rank, so that the job's output says why it stopped.
+    The error is printed first, with the rank (:func:`mlimages._mpi.abort_on_error`).
     """
-    try:
+    comm = None if ranks is None or ranks.size == 1 else ranks.comm.mpi_comm
+    with _mpi.abort_on_error(comm, "train"):
         yield
-    except BaseException as e:
-        if ranks is None or ranks.size == 1:
-            raise
-        print(f"mlimages train: rank {ranks.rank} of {ranks.size} failed: "
-              f"{type(e).__name__}: {e}; stopping every rank", file=sys.stderr, flush=True)
-        # mpiexec forwards each rank's output through its own process; an abort at once can
-        # end the job before this rank's line got there (seen under load), and then the job's
-        # output would not say why it stopped.
-        time.sleep(_FORWARD_SECONDS)
-        ranks.comm.mpi_comm.Abort(1)
 
 
 class AnyRankStop:

@@ -33,6 +33,7 @@ from mlimages._chainer import chainer, extensions, training
 from mlimages.errors import MlimagesError
 from mlimages.loader import converter
 from mlimages.models import build_classifier
+from mlimages.pretrained.store import init_weights
 from mlimages.training.best import BestModel, StopRequests, best_options, epoch_end
 from mlimages.training.finetune import (freeze, frozen_layers, load_init_model,
                                         scale_pretrained_lr)
@@ -91,11 +92,11 @@ def build_model(opts, n_classes, crop, device):
     Returns:
         (L.Classifier, LoadReport or None, list of frozen layer names).
     """
+    # A pretrained model's name becomes its cached .npz (downloaded first if need be).
+    weights = opts.finetune.init_model and init_weights(opts.finetune.init_model, opts.arch)
     model = build_classifier(opts.arch, n_classes)
     materialise(model.predictor, crop)
-    report = None
-    if opts.finetune.init_model:
-        report = load_init_model(model.predictor, opts.finetune.init_model)
+    report = load_init_model(model.predictor, weights) if weights else None
     frozen = frozen_layers(model.predictor, opts.finetune)
     model.to_device(device)
     return model, report, frozen

@@ -45,6 +45,7 @@ from mlimages.defaults import DEFAULT_RESIZE, RESIZE_MODES
 from mlimages.mean import read_mean, write_mean_npy
 from mlimages.models import build_classifier
 from mlimages.models.sizes import check_crop
+from mlimages.pretrained.registry import is_name as is_pretrained_name
 from mlimages.training.npz import NpzError, load_into
 from mlimages.training.options import RunDirError, TrainError, TrainOptions
 from mlimages.training.runmodels import (BEST, BEST_RECORD, CURRENT, MODEL,  # noqa: F401
@@ -175,7 +176,7 @@ def _absolute(opts):
                                                              "label_def", "out")
              if (value := getattr(opts, name)) is not None}
     tune = opts.finetune
-    if tune.init_model:
+    if tune.init_model and not is_pretrained_name(tune.init_model):  # a name stays a name
         tune = dataclasses.replace(tune, init_model=str(Path(tune.init_model).absolute()))
     return dataclasses.replace(opts, finetune=tune, **paths)
 

@@ -8,14 +8,14 @@ import sys
 import pytest
 
 from mlimages import demo
-from mlimages.demo.task import BROKEN, QUICK
+from mlimages.demo.task import BROKEN, DUPLICATES, QUICK
 
 
 def test_demo_quick_runs_the_whole_pipeline_offline(tmp_path):
     out = subprocess.run([sys.executable, "-m", "mlimages", "demo", "--quick", "--out",
                           str(tmp_path / "demo")], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
-    for command in ("gather", "label", "mean", "train", "predict", "evaluate"):
+    for command in ("gather", "label", "mean", "audit", "train", "predict", "evaluate"):
         assert f"$ mlimages {command} " in out.stdout
     # the last step is evaluate on the held-out test split, and its report is printed
     assert out.stdout.rindex("$ mlimages evaluate ") > out.stdout.rindex("$ mlimages predict ")
@@ -34,10 +34,20 @@ def test_demo_quick_runs_the_whole_pipeline_offline(tmp_path):
     # every planted broken link is named by gather's summary
     assert "mismatch" not in out.stdout and "planted 3 x http_404     gather reported 3" in out.stdout
     assert "Validation accuracy:" in out.stdout and "test accuracy:" in out.stdout
+    # audit finds the planted duplicates, pairs each, and nothing else; the copy under another
+    # label is a leak of classes (gather names each photo after its place in its class: the
+    # copies replaced the last four)
+    audit = json.loads((tmp_path / "demo" / "audit" / "audit.json").read_text())
+    assert len(audit["groups"]) == len(DUPLICATES)
+    assert all(len(group) == 2 and any(int(m["path"].rsplit("_", 1)[1][:-4]) >= QUICK.per_class
+                                       - len(DUPLICATES) for m in group)
+               for group in audit["groups"])
+    assert any(len(leak["classes"]) == 2 for leak in audit["leaks"])
+    assert audit["manifest_status"]["http_404"] == 3
     for path in ("lists/train.txt", "lists/val.txt", "mean.npy", "mean.png", "result/model.npz",
                  "result/log", "result/loss.png", "images/manifest.jsonl", "lists/test.txt",
                  "result/eval-test/report.json", "result/eval-test/confusion.png",
-                 "result/eval-test/mistakes.png"):
+                 "result/eval-test/mistakes.png", "audit/report.html", "audit/duplicates.csv"):
         assert (tmp_path / "demo" / path).is_file(), path
 
 

@@ -11,6 +11,11 @@ def test_publish_serves_the_photos_and_each_planted_kind(tmp_path):
                     lr=0.01, lr_decay=1.0)
     files = make_task(tmp_path, size)
     assert [len(names) for names in files.values()] == [2, 2]
+    # The one planted duplicate that fits two classes of two photos: a's first photo, the
+    # same bytes, in place of b's last.
+    wnids = list(files)
+    assert ((tmp_path / "served" / wnids[1] / files[wnids[1]][-1]).read_bytes()
+            == (tmp_path / "served" / wnids[0] / files[wnids[0]][0]).read_bytes())
     assert len(list((tmp_path / "holdout").glob("*.jpg"))) == 2
     with Site() as site:
         publish(site, tmp_path, files)

@@ -9,11 +9,12 @@ ChainerX, a dilated or grouped convolution, ``MLIMAGES_FAST_CPU=0``) they call C
 function, so the GPU path and the parameters (the same links) are unchanged.
 """
 
+import contextlib
 import os
 
 import numpy
 
-from mlimages._chainer import F, L
+from mlimages._chainer import chainer, F, L
 from mlimages.models.cpu.conv import Convolution2D
 from mlimages.models.cpu.lrn import LocalResponseNormalization
 from mlimages.models.cpu.pool import MaxPooling2D
@@ -22,10 +23,22 @@ ENV = "MLIMAGES_FAST_CPU"
 OFF = ("0", "false", "no", "off")
 
 
+CONFIG = "mlimages_fast_cpu"
+
+
 def enabled():
     """True unless the environment variable ``MLIMAGES_FAST_CPU`` is 0/false/no/off (read
-    at every call, so a process can switch)."""
-    return os.environ.get(ENV, "1").strip().lower() not in OFF
+    at every call, so a process can switch) or inside ``chainer_functions()``."""
+    return (getattr(chainer.config, CONFIG, True)
+            and os.environ.get(ENV, "1").strip().lower() not in OFF)
+
+
+@contextlib.contextmanager
+def chainer_functions():
+    """Inside, the networks run Chainer's own functions: for code that reads the graph by
+    Chainer's node names (``onnx_chainer``'s exporter knows only those)."""
+    with chainer.using_config(CONFIG, False):
+        yield
 
 
 def _fast(x):

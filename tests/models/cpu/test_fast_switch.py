@@ -36,6 +36,14 @@ def test_the_environment_variable_turns_every_fast_function_off(monkeypatch, val
     assert _creator(cpu.max_pool(x, 3, 2)) == "MaxPoolingND"
 
 
+def test_chainer_functions_turns_the_fast_path_off_inside_only():
+    x = np.ones((1, 3, 8, 8), np.float32)
+    with cpu.chainer_functions():
+        assert not cpu.enabled()
+        assert _creator(cpu.max_pool(x, 3, 2)) == "MaxPoolingND"
+    assert cpu.enabled() and _creator(cpu.max_pool(x, 3, 2)) == "MaxPooling2D"
+
+
 def test_grouped_or_dilated_or_half_precision_use_chainers_function():
     x = np.ones((1, 4, 8, 8), np.float32)
     assert _creator(cpu.FastConvolution2D(4, 2, 3, groups=2)(x)) == "Convolution2DFunction"

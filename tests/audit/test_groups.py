@@ -1,0 +1,92 @@
+"""mlimages/audit/groups.py (+ scan, hashes) on planted copies: which are caught, and how."""
+
+from pathlib import Path
+
+import pytest
+from auditdata import planted_tree
+
+from mlimages.audit.groups import find_groups
+from mlimages.audit.options import DEFAULT_NEAR
+from mlimages.audit.scan import scan_files
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = tmp_path_factory.mktemp("planted")
+    files = planted_tree(root)
+    paths = sorted(str(p) for p in files.values())
+    return files, paths, scan_files(paths, workers=1, progress=False)
+
+
+def _group_of(groups, paths, path):
+    for g in groups:
+        if str(path) in {paths[m.index] for m in g}:
+            return {Path(paths[m.index]).name: m for m in g}
+    return None
+
+
+def test_resized_reencoded_mirrored_and_slightly_cropped_copies_are_caught(planted):
+    files, paths, scanned = planted
+    group = _group_of(find_groups(scanned, DEFAULT_NEAR), paths, files["a/0"])
+    assert set(group) == {"0.jpg", "same_bytes.jpg", "jpeg_q40.jpg", "resized_half.jpg",
+                          "cropped_2pc.jpg", "mirrored.jpg"}
+    assert group["same_bytes.jpg"].match == "bytes"
+    assert group["jpeg_q40.jpg"].match == "near"
+    assert all(m.distance <= DEFAULT_NEAR for m in group.values())
+
+
+def test_a_15_percent_crop_is_not_caught(planted):
+    # dhash compares neighbouring cells of a 9x8 grid: a crop of 15 % a side moves every
+    # cell's content by about a cell's width, so most bits change.
+    files, paths, scanned = planted
+    assert _group_of(find_groups(scanned, DEFAULT_NEAR), paths, files["cropped_15pc"]) is None
+
+
+def test_mirrored_copies_need_the_mirror_hash(planted):
+    files, paths, scanned = planted
+    group = _group_of(find_groups(scanned, DEFAULT_NEAR, mirrored=False), paths, files["a/0"])
+    assert "mirrored.jpg" not in group and "jpeg_q40.jpg" in group
+
+
+def test_same_pixels_in_another_format_match_as_pixels(planted):
+    files, paths, scanned = planted
+    group = _group_of(find_groups(scanned, -1), paths, files["orig.png"])
+    assert {m.match for m in group.values()} == {"kept", "pixels"}
+
+
+def test_exact_only_finds_no_near_copy(planted):
+    files, paths, scanned = planted
+    group = _group_of(find_groups(scanned, -1), paths, files["a/0"])
+    assert set(group) == {"0.jpg", "same_bytes.jpg"}
+
+
+def test_distinct_photos_and_the_blank_are_in_no_group(planted):
+    files, paths, scanned = planted
+    groups = find_groups(scanned, DEFAULT_NEAR)
+    for key in ("a/1", "a/5", "b/2", "blank.png", "tiny.png"):
+        assert _group_of(groups, paths, files[key]) is None, key
+
+
+def test_the_largest_image_is_kept_first(planted):
+    files, paths, scanned = planted
+    for group in find_groups(scanned, DEFAULT_NEAR):
+        kept = scanned[group[0].index]
+        assert group[0].match == "kept"
+        assert all(kept.width * kept.height >= scanned[m.index].width * scanned[m.index].height
+                   for m in group)
+
+
+def test_an_unreadable_file_is_a_value_not_an_error(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"<html>not an image</html>")
+    [scanned] = scan_files([bad], workers=1, progress=False)
+    assert scanned.error.startswith("not_image")
+    assert find_groups([scanned, scanned], 4) == []
+
+
+def test_the_pool_scans_as_one_process_does(planted, monkeypatch):
+    from mlimages.audit import scan
+    files, paths, scanned = planted
+    monkeypatch.setattr(scan, "PER_WORKER", 1)     # a pool even for these few images
+    assert scan.scan_files(paths, workers=2, progress=False) == scanned
+    assert scan.scan_files(paths, workers=1, progress=False) == scanned

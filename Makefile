@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench bench-data bench-torch bench-mean bench-loader bench-train gpu-wheels gpu-check-dry clean
+.PHONY: setup test demo bench bench-data bench-torch bench-mean bench-loader bench-train bench-cpu-train gpu-wheels gpu-check-dry clean
 
 setup: $(STAMP)
 
@@ -41,8 +41,8 @@ bench-data:
 bench-mean: $(STAMP) bench-data
 	$(PY) benchmarks/bench_mean.py --data $(BENCH_DATA) --repeat 3
 
-# PyTorch, the loader benchmark's peer baseline, goes into the bench venv only (a large
-# download, so not part of `make bench`); without it bench-loader prints a note, no column.
+# PyTorch, the peer baseline of bench-loader and bench-cpu-train, goes into the bench venv only
+# (a large download, so not part of `make bench`); without it they print a note, no column.
 bench-torch:
 	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
 	$(BENCH_VENV)/bin/python -m pip install -q --disable-pip-version-check -r benchmarks/requirements-torch.txt
@@ -54,7 +54,12 @@ bench-loader: $(STAMP) bench-data
 bench-train: $(STAMP)
 	$(PY) benchmarks/bench_train.py
 
-bench: bench-mean bench-loader bench-train
+# The CPU training step: Chainer's functions vs mlimages.models.cpu vs PyTorch (same run;
+# the PyTorch column needs `make bench-torch`, else it is skipped with a note).
+bench-cpu-train: $(STAMP)
+	$(PY) benchmarks/bench_cpu_train.py --torch-python $(BENCH_VENV)/bin/python
+
+bench: bench-mean bench-loader bench-train bench-cpu-train
 
 # The GPU machine's run (benchmarks/gpu_check.sh): the wheels it installs, built here.
 # chainer and mlimages are pure Python; mpich and mpi4py give it `mpiexec` for ChainerMN; the

@@ -9,7 +9,7 @@ array, then a float32 tensor (C, H, W) minus the mean crop, times 1/255; the Dat
 shuffles, batches (default collate, in the workers) and keeps its workers between epochs.
 Timed like the other contenders: ``--batches`` batches after one warm-up batch.
 
-Usage: /work/venv-torch/bin/python benchmarks/torch_loader.py --list L --root R --mean M.npy
+Usage: .venv-bench/bin/python benchmarks/torch_loader.py --list L --root R --mean M.npy
 """
 
 import argparse

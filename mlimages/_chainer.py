@@ -72,10 +72,17 @@ import chainer.links as L  # noqa: E402
 from chainer import training  # noqa: E402
 from chainer.training import extensions  # noqa: E402
 
-__all__ = ["chainer", "F", "L", "training", "extensions", "cupy_or_none"]
+__all__ = ["chainer", "F", "L", "training", "extensions", "cupy_or_none", "check_backward"]
 
 
 def cupy_or_none():
     """Return the ``cupy`` module when Chainer can use it, else ``None``."""
     from chainer.backends import cuda
     return cuda.cupy if cuda.available else None
+
+
+def check_backward(*args, **kwargs):
+    """``chainer.gradient_check.check_backward`` (the tests' numerical gradients), imported on
+    first use: ``gradient_check`` imports ``chainer.testing``, which needs ``pkg_resources``."""
+    from chainer.gradient_check import check_backward as check
+    return check(*args, **kwargs)

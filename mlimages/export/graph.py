@@ -18,6 +18,7 @@ import numpy
 
 from mlimages._chainer import chainer, F
 from mlimages.export.options import INPUT, OPSET, OUTPUT, ExportError
+from mlimages.models import cpu
 
 #: The loader's scale (:func:`mlimages.loader.transforms.place`); the self-check compares the
 #: graph with the loader's own preprocessing, so a difference would fail every export.
@@ -65,7 +66,10 @@ class Deployable(chainer.Chain):
         self.mean = numpy.ascontiguousarray(mean_crop, numpy.float32)
 
     def forward(self, x):
-        return F.softmax(self.predictor((x - self.mean) * SCALE))
+        # Chainer's own functions: the exporter converts nodes by Chainer's names, and knows
+        # nothing of mlimages.models.cpu's fast ones
+        with cpu.chainer_functions():
+            return F.softmax(self.predictor((x - self.mean) * SCALE))
 
 
 def to_onnx(predictor, mean_crop, crop):

@@ -5,6 +5,7 @@ weights map onto this network by name (see ``mlimages.training.finetune``).
 """
 
 from mlimages._chainer import chainer, F, L
+from mlimages.models.cpu import FastConvolution2D, lrn, max_pool
 
 
 class Alex(chainer.Chain):
@@ -21,23 +22,23 @@ class Alex(chainer.Chain):
     def __init__(self, n_classes=1000):
         super().__init__()
         with self.init_scope():
-            self.conv1 = L.Convolution2D(None,  96, 11, stride=4)
-            self.conv2 = L.Convolution2D(None, 256,  5, pad=2)
-            self.conv3 = L.Convolution2D(None, 384,  3, pad=1)
-            self.conv4 = L.Convolution2D(None, 384,  3, pad=1)
-            self.conv5 = L.Convolution2D(None, 256,  3, pad=1)
+            self.conv1 = FastConvolution2D(None,  96, 11, stride=4)
+            self.conv2 = FastConvolution2D(None, 256,  5, pad=2)
+            self.conv3 = FastConvolution2D(None, 384,  3, pad=1)
+            self.conv4 = FastConvolution2D(None, 384,  3, pad=1)
+            self.conv5 = FastConvolution2D(None, 256,  3, pad=1)
             self.fc6 = L.Linear(None, 4096)
             self.fc7 = L.Linear(None, 4096)
             self.fc8 = L.Linear(None, n_classes)
 
     def forward(self, x):
-        h = F.max_pooling_2d(F.local_response_normalization(
-            F.relu(self.conv1(x))), 3, stride=2)
-        h = F.max_pooling_2d(F.local_response_normalization(
-            F.relu(self.conv2(h))), 3, stride=2)
-        h = F.relu(self.conv3(h))
-        h = F.relu(self.conv4(h))
-        h = F.max_pooling_2d(F.relu(self.conv5(h)), 3, stride=2)
+        # FastConvolution2D, lrn, max_pool: mlimages.models.cpu's fast functions on the
+        # CPU, Chainer's own elsewhere or with MLIMAGES_FAST_CPU=0 (the same parameters)
+        h = max_pool(lrn(self.conv1(x, relu=True)), 3, stride=2)
+        h = max_pool(lrn(self.conv2(h, relu=True)), 3, stride=2)
+        h = self.conv3(h, relu=True)
+        h = self.conv4(h, relu=True)
+        h = max_pool(self.conv5(h, relu=True), 3, stride=2)
         h = F.dropout(F.relu(self.fc6(h)))
         h = F.dropout(F.relu(self.fc7(h)))
         return self.fc8(h)

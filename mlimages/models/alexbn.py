@@ -7,6 +7,7 @@ fresh.
 """
 
 from mlimages._chainer import chainer, F, L
+from mlimages.models.cpu import FastConvolution2D, max_pool
 
 
 class AlexBN(chainer.Chain):
@@ -23,23 +24,24 @@ class AlexBN(chainer.Chain):
     def __init__(self, n_classes=1000):
         super().__init__()
         with self.init_scope():
-            self.conv1 = L.Convolution2D(None,  96, 11, stride=4)
+            self.conv1 = FastConvolution2D(None,  96, 11, stride=4)
             self.bn1 = L.BatchNormalization(96)
-            self.conv2 = L.Convolution2D(None, 256,  5, pad=2)
+            self.conv2 = FastConvolution2D(None, 256,  5, pad=2)
             self.bn2 = L.BatchNormalization(256)
-            self.conv3 = L.Convolution2D(None, 384,  3, pad=1)
-            self.conv4 = L.Convolution2D(None, 384,  3, pad=1)
-            self.conv5 = L.Convolution2D(None, 256,  3, pad=1)
+            self.conv3 = FastConvolution2D(None, 384,  3, pad=1)
+            self.conv4 = FastConvolution2D(None, 384,  3, pad=1)
+            self.conv5 = FastConvolution2D(None, 256,  3, pad=1)
             self.fc6 = L.Linear(None, 4096)
             self.fc7 = L.Linear(None, 4096)
             self.fc8 = L.Linear(None, n_classes)
 
     def forward(self, x):
-        h = F.max_pooling_2d(F.relu(self.bn1(self.conv1(x))), 3, stride=2)
-        h = F.max_pooling_2d(F.relu(self.bn2(self.conv2(h))), 3, stride=2)
-        h = F.relu(self.conv3(h))
-        h = F.relu(self.conv4(h))
-        h = F.max_pooling_2d(F.relu(self.conv5(h)), 3, stride=2)
+        # FastConvolution2D, max_pool: fast on the CPU (mlimages.models.cpu), Chainer's elsewhere
+        h = max_pool(F.relu(self.bn1(self.conv1(x))), 3, stride=2)
+        h = max_pool(F.relu(self.bn2(self.conv2(h))), 3, stride=2)
+        h = self.conv3(h, relu=True)
+        h = self.conv4(h, relu=True)
+        h = max_pool(self.conv5(h, relu=True), 3, stride=2)
         h = F.dropout(F.relu(self.fc6(h)))
         h = F.dropout(F.relu(self.fc7(h)))
         return self.fc8(h)

@@ -129,12 +129,13 @@ def _layer_of(fn, in_data, link_name, seen):
     """A Layer for a convolution or pooling FunctionNode, else None."""
     kind = type(fn).__name__
     channels = in_data[0].shape[1]
-    if kind == "Convolution2DFunction":
+    # mlimages.models.cpu's nodes carry the same geometry attributes as Chainer's
+    if kind in ("Convolution2DFunction", "Convolution2D"):
         w = in_data[1]
         bias = in_data[2].size if len(in_data) > 2 else 0
         return Layer(link_name, "conv", w.shape[2], fn.sy, fn.ph, fn.dy, fn.cover_all,
                      w.shape[0], int(w.size + bias))
-    if kind == "MaxPoolingND" and fn.ndim == 2:
+    if kind in ("MaxPoolingND", "MaxPooling2D") and fn.ndim == 2:
         geometry = fn.ksize[0], fn.stride[0], fn.pad[0]
     elif hasattr(fn, "kh") and hasattr(fn, "sy"):  # the Pooling2D subclasses
         geometry = fn.kh, fn.sy, fn.ph

@@ -4,6 +4,7 @@ random inputs (float32), numerical gradients (float64), odd shapes."""
 import numpy as np
 import pytest
 
+from gradutil import forward_backward
 from mlimages._chainer import chainer, F, check_backward
 from mlimages.models.cpu.conv import Convolution2D, col2im, im2col
 
@@ -18,15 +19,6 @@ SHAPES = [
 ]
 
 
-def _run(function, x, W, b, gy):
-    """(y, gx, gW, gb) of ``function(x, W, b)`` with ``gy`` as the output gradient."""
-    xs = [chainer.Variable(a.copy()) for a in (x, W) + ((b,) if b is not None else ())]
-    y = function(*xs)
-    y.grad = gy.copy()
-    y.backward()
-    return (y.array,) + tuple(v.grad for v in xs)
-
-
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("bias", [True, False])
 def test_forward_and_gradients_equal_chainers(shape, bias):
@@ -37,8 +29,10 @@ def test_forward_and_gradients_equal_chainers(shape, bias):
     b = rng.standard_normal(o, np.float32) if bias else None
     ref = F.convolution_2d(x, W, b, stride, pad)
     gy = rng.standard_normal(ref.shape, np.float32)
-    ours = _run(lambda *v: Convolution2D(stride, pad).apply(v)[0], x, W, b, gy)
-    theirs = _run(lambda *v: F.convolution_2d(*v, stride=stride, pad=pad), x, W, b, gy)
+    ours = forward_backward(lambda *v: Convolution2D(stride, pad).apply(v)[0], x, W, b,
+                            gy=gy)
+    theirs = forward_backward(lambda *v: F.convolution_2d(*v, stride=stride, pad=pad),
+                              x, W, b, gy=gy)
     assert ours[0].shape == theirs[0].shape
     for a, e in zip(ours, theirs):
         assert a.shape == e.shape and a.dtype == np.float32
@@ -56,8 +50,10 @@ def test_fused_relu_equals_relu_of_chainers_convolution(shape):
     ref = F.relu(F.convolution_2d(x, W, b, stride, pad))
     assert 0 < (ref.array > 0).mean() < 1
     gy = rng.standard_normal(ref.shape, np.float32)
-    ours = _run(lambda *v: Convolution2D(stride, pad, relu=True).apply(v)[0], x, W, b, gy)
-    theirs = _run(lambda *v: F.relu(F.convolution_2d(*v, stride=stride, pad=pad)), x, W, b, gy)
+    ours = forward_backward(lambda *v: Convolution2D(stride, pad, relu=True).apply(v)[0],
+                            x, W, b, gy=gy)
+    theirs = forward_backward(
+        lambda *v: F.relu(F.convolution_2d(*v, stride=stride, pad=pad)), x, W, b, gy=gy)
     for a, e in zip(ours, theirs):
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-4 * max(1.0, np.abs(e).max()))
 

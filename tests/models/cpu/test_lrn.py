@@ -4,19 +4,12 @@ gradients on random inputs (float32), numerical gradients (float64), other n and
 import numpy as np
 import pytest
 
+from gradutil import forward_backward
 from mlimages._chainer import chainer, F, check_backward
 from mlimages.models.cpu.lrn import LocalResponseNormalization
 
 # AlexNet's defaults, then an odd window, another beta (the pow path), few channels
 PARAMS = [dict(), dict(n=3, k=1, alpha=1e-3, beta=0.5), dict(n=7, k=2, alpha=1e-2, beta=0.9)]
-
-
-def _run(function, x, gy):
-    v = chainer.Variable(x.copy())
-    y = function(v)
-    y.grad = gy.copy()
-    y.backward()
-    return y.array, v.grad
 
 
 @pytest.mark.parametrize("params", PARAMS)
@@ -26,8 +19,9 @@ def test_forward_and_gradient_equal_chainers(params, shape):
     # activations of the size AlexNet's LRN sees (tens), where the normalisation matters
     x = (rng.standard_normal(shape) * 30).astype(np.float32)
     gy = rng.standard_normal(shape).astype(np.float32)
-    ours = _run(lambda v: LocalResponseNormalization(**params).apply((v,))[0], x, gy)
-    theirs = _run(lambda v: F.local_response_normalization(v, **params), x, gy)
+    ours = forward_backward(lambda v: LocalResponseNormalization(**params).apply((v,))[0], x,
+                            gy=gy)
+    theirs = forward_backward(lambda v: F.local_response_normalization(v, **params), x, gy=gy)
     for a, e in zip(ours, theirs):
         assert a.shape == e.shape and a.dtype == np.float32
         np.testing.assert_allclose(a, e, rtol=1e-4, atol=1e-5 * np.abs(e).max())

@@ -4,7 +4,8 @@ gradients on random inputs, ties (ReLU zeros, repeated values), numerical gradie
 import numpy as np
 import pytest
 
-from mlimages._chainer import chainer, F, check_backward
+from gradutil import forward_backward
+from mlimages._chainer import F, check_backward
 from mlimages.models.cpu.pool import MaxPooling2D
 
 # (batch, channels, H, W, ksize, stride, pad): overlapping windows (AlexNet's 3/2), disjoint
@@ -18,19 +19,11 @@ SHAPES = [
 ]
 
 
-def _run(function, x, gy):
-    v = chainer.Variable(x.copy())
-    y = function(v)
-    y.grad = gy.copy()
-    y.backward()
-    return y.array, v.grad
-
-
 def _compare(x, ksize, stride, pad):
     ref = F.max_pooling_2d(x, ksize, stride, pad)
     gy = np.random.default_rng(9).standard_normal(ref.shape).astype(x.dtype)
-    ours = _run(lambda v: MaxPooling2D(ksize, stride, pad).apply((v,))[0], x, gy)
-    theirs = _run(lambda v: F.max_pooling_2d(v, ksize, stride, pad), x, gy)
+    ours = forward_backward(lambda v: MaxPooling2D(ksize, stride, pad).apply((v,))[0], x, gy=gy)
+    theirs = forward_backward(lambda v: F.max_pooling_2d(v, ksize, stride, pad), x, gy=gy)
     for a, e in zip(ours, theirs):
         assert a.shape == e.shape
         np.testing.assert_array_equal(a, e)   # a max and a copied gradient: exact

@@ -98,6 +98,16 @@ def _accepts(accept, prefix):
         return False
 
 
+def too_many_scans(data, limit=MAX_JPEG_SCANS):
+    """Whether JPEG ``data`` has more than ``limit`` scans (:func:`jpeg_scans`).
+
+    Every scan starts with the two bytes FF DA, so their count bounds the scans from above:
+    at or under ``limit`` (every ordinary file) it settles the question at memory speed, and
+    only a file with more FF DA pairs is walked marker by marker.
+    """
+    return data.count(b"\xff\xda") > limit and jpeg_scans(data, limit) > limit
+
+
 def jpeg_scans(data, stop=MAX_JPEG_SCANS):
     """Count the scans (SOS markers) of the first image in JPEG ``data``, walking its segments.
 

@@ -2,7 +2,8 @@
 
 :func:`working_copies` makes, from the decoded image, a grey WORK_SIZE x WORK_SIZE copy and
 an RGB PIXEL_SIZE x PIXEL_SIZE one (see ``options``); every other function takes one of them
-(a PIL image or a uint8 array) and returns plain values.
+(a PIL image or a uint8 array) and returns plain values. :func:`measure` gives them all for
+one decoded image (what the scan calls), making each copy and array once.
 
 The perceptual hash is gather's dhash (``mlimages.gather.validate.dhash``): 64 bits, bit
 ``r * 8 + c`` (from the most significant) set where pixel (r, c) of a 9x8 grey thumbnail is

@@ -2,7 +2,8 @@
 
 :func:`working_copies` makes, from the decoded image, a grey WORK_SIZE x WORK_SIZE copy and
 an RGB PIXEL_SIZE x PIXEL_SIZE one (see ``options``); every other function takes one of them
-(a PIL image or a uint8 array) and returns plain values.
+(a PIL image or a uint8 array) and returns plain values. :func:`measure` gives them all for
+one decoded image (what the scan calls), making each copy and array once.
 
 The perceptual hash is gather's dhash (``mlimages.gather.validate.dhash``): 64 bits, bit
 ``r * 8 + c`` (from the most significant) set where pixel (r, c) of a 9x8 grey thumbnail is
@@ -40,8 +41,13 @@ def look_hashes(grey):
     The mirror's hash is what the left-right flipped image would hash to, so a flipped copy
     is found by comparing one image's hash with the other's mirror hash.
     """
-    thumb = numpy.asarray(grey.resize(_DHASH_SIZE, Image.Resampling.BOX))
-    return dhash_bits(thumb), dhash_bits(thumb[:, ::-1])
+    thumb = grey.resize(_DHASH_SIZE, Image.Resampling.BOX).tobytes()
+    px = numpy.frombuffer(thumb, numpy.uint8).reshape(_DHASH_SIZE[1], _DHASH_SIZE[0])
+    # The mirror's bit (r, c) compares pixels (r, 7 - c) and (r, 8 - c) the other way round,
+    # so both hashes come from the one thumbnail (uint8 compares exactly: no int16 copy).
+    mirror = numpy.packbits((px[:, 1:] > px[:, :-1])[:, ::-1]).tobytes()
+    return int.from_bytes(numpy.packbits(px[:, :-1] > px[:, 1:]).tobytes(), "big"), \
+        int.from_bytes(mirror, "big")
 
 
 def working_copies(rgb):
@@ -55,6 +61,24 @@ def working_copies(rgb):
     grey = rgb.convert("L").resize((WORK_SIZE, WORK_SIZE), Image.Resampling.BILINEAR,
                                    reducing_gap=2.0)
     return grey, rgb.resize((PIXEL_SIZE, PIXEL_SIZE), Image.Resampling.BOX, reducing_gap=2.0)
+
+
+def measure(rgb):
+    """Every number of one decoded RGB image, each array made once from its working copies.
+
+    Returns:
+        tuple: (pixel hash, dhash, mirror dhash, entropy, sharpness, colourfulness, tiny grey
+        bytes), the same values as :func:`pixel_hash`, :func:`look_hashes`, :func:`entropy`,
+        :func:`sharpness`, :func:`colourfulness` and :func:`tiny_grey` on
+        :func:`working_copies`, in the order of ``scan.Scanned``'s fields.
+    """
+    grey_im, small = working_copies(rgb)
+    grey = numpy.frombuffer(grey_im.tobytes(), numpy.uint8).reshape(WORK_SIZE, WORK_SIZE)
+    small_bytes = small.tobytes()
+    colours = numpy.frombuffer(small_bytes, numpy.uint8).reshape(PIXEL_SIZE, PIXEL_SIZE, 3)
+    return (hashlib.sha1(small_bytes).hexdigest(), *look_hashes(grey_im),
+            histogram_entropy(numpy.fromiter(grey_im.histogram(), numpy.int64, 256)), sharpness(grey),
+            colourfulness(colours), tiny_grey(grey_im))
 
 
 def tiny_grey(grey):
@@ -80,17 +104,26 @@ def pixel_hash(small):
 def entropy(grey):
     """Entropy in bits of the 256-bin histogram of ``grey`` (uint8 array): 0 for one flat
     colour, 8 at most; photos are usually 6.5 to 7.8."""
-    counts = numpy.bincount(grey.ravel(), minlength=256)
-    p = counts[counts > 0] / grey.size
+    return histogram_entropy(numpy.bincount(grey.ravel(), minlength=256))
+
+
+def histogram_entropy(counts):
+    """:func:`entropy` from the 256 counts of the histogram (int64 array; Pillow's
+    ``histogram()`` of a mode "L" image gives them without a pass in Python)."""
+    p = counts[counts > 0] / counts.sum()
     return max(0.0, float(-(p * numpy.log2(p)).sum()))   # no -0.0
 
 
 def sharpness(grey):
     """Variance of the 4-neighbour Laplacian of ``grey`` (uint8 array, >= 3x3): low for a
     blurred or flat image (edges are what the Laplacian sees)."""
-    g = grey.astype(numpy.float32)
-    lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]
-    return float(lap.var())
+    # int16 holds every value (-1020..1020) exactly, as float32 did: the same variance.
+    g = grey.astype(numpy.int16)
+    lap = g[1:-1, :-2] + g[1:-1, 2:]
+    lap += g[:-2, 1:-1]
+    lap += g[2:, 1:-1]
+    lap -= 4 * g[1:-1, 1:-1]
+    return float(lap.astype(numpy.float32).var())
 
 
 def colourfulness(rgb):

@@ -6,7 +6,6 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
-import numpy
 from tqdm import tqdm
 
 from mlimages._fs import pool_context
@@ -57,13 +56,8 @@ def scan_one(path):
         im, info = open_sized(data, DECODE_SPEC, name=str(path), keep_size=True)
     except ImageError as e:
         return Scanned(str(path), nbytes=len(data), error=f"{e.reason}: {e.detail}".rstrip(": "))
-    grey_im, small = hashes.working_copies(im)
-    grey = numpy.asarray(grey_im)
-    look, mirror = hashes.look_hashes(grey_im)
     return Scanned(str(path), info.size[0], info.size[1], len(data),
-                   hashlib.sha1(data).hexdigest(), hashes.pixel_hash(small), look, mirror,
-                   hashes.entropy(grey), hashes.sharpness(grey),
-                   hashes.colourfulness(numpy.asarray(small)), hashes.tiny_grey(grey_im))
+                   hashlib.sha1(data).hexdigest(), *hashes.measure(im))
 
 
 def scan_files(paths, workers=None, progress=True):

@@ -293,7 +293,7 @@ def _check_scans(im, fp, name):
         return
     where = fp.tell()
     fp.seek(0)
-    scans = _decode.jpeg_scans(fp.read())
+    too_many = _decode.too_many_scans(fp.read())
     fp.seek(where)
-    if scans > MAX_JPEG_SCANS:
+    if too_many:
         raise ImageError(name, "too_complex", f"over {MAX_JPEG_SCANS} scans")

@@ -40,3 +40,20 @@ def test_pixel_hash_is_equal_for_equal_pixels_only():
     b.putpixel((5, 5), (0, 0, 0))
     h = [hashes.pixel_hash(hashes.working_copies(x)[1]) for x in (a, a.copy(), b)]
     assert h[0] == h[1] != h[2]
+
+
+def test_measure_gives_what_each_function_gives_on_the_working_copies():
+    # scan_one takes every number from measure(); it must equal the documented definitions.
+    for im in (photo(4), photo(5).resize((640, 131)), photo(6).convert("L").convert("RGB")):
+        grey_im, small = hashes.working_copies(im)
+        grey = numpy.asarray(grey_im)
+        thumb = numpy.asarray(grey_im.resize((9, 8), Image.Resampling.BOX))
+        g = grey.astype(numpy.float32)     # the Laplacian as first written, in float32
+        lap = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1]
+        assert hashes.look_hashes(grey_im) == (hashes.dhash_bits(thumb),
+                                               hashes.dhash_bits(thumb[:, ::-1]))
+        assert hashes.sharpness(grey) == float(lap.var())
+        assert hashes.measure(im) == (
+            hashes.pixel_hash(small), *hashes.look_hashes(grey_im), hashes.entropy(grey),
+            hashes.sharpness(grey), hashes.colourfulness(numpy.asarray(small)),
+            hashes.tiny_grey(grey_im))

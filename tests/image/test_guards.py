@@ -57,6 +57,18 @@ def test_ordinary_jpegs_pass_the_scan_guard_item3():
         assert open_image(buf.getvalue()).size == (128, 96)
 
 
+def test_scan_marker_bytes_inside_a_segment_are_not_counted_item3():
+    # Over MAX_JPEG_SCANS FF DA pairs in a comment: the quick count says "maybe too many",
+    # the marker walk (which skips segment payloads) finds the one real scan.
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(buf, "JPEG")
+    data = buf.getvalue()
+    comment = b"\xff\xda" * (image.MAX_JPEG_SCANS + 10)
+    data = data[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + data[2:]
+    assert data.count(b"\xff\xda") > image.MAX_JPEG_SCANS and scans_in(data) == 1
+    assert verify_image(data) == ("JPEG", (40, 30))
+
+
 def test_scan_guard_leaves_the_file_object_where_it_was_item3():
     buf = io.BytesIO()
     Image.new("RGB", (40, 30), (1, 2, 3)).save(buf, "JPEG", progressive=True)

@@ -37,11 +37,13 @@ from mlimages.mean import MeanOptions, mean_image
 from mlimages.models import build_classifier, get_arch
 
 
-def make_data(folder, images, size=256):
-    """A class-per-folder tree of ``images`` photo-like JPEGs, its list and 256x256 mean."""
+def make_data(folder, images, size=256, val=0.0, sizes=synth.SIZES, seed=3):
+    """A tree of ``images`` photo-like JPEGs (``sizes``) in 4 classes, its lists (``val`` of
+    each class in val.txt) and the ``size`` mean: (train list, root, mean.npy)."""
     folder = Path(folder)
-    synth.make_tree(folder / "images", classes=4, per_class=images // 4, seed=3)
-    label_tree(folder / "images", folder / "lists", LabelOptions())
+    synth.make_tree(folder / "images", classes=4, per_class=max(1, images // 4), seed=seed,
+                    sizes=sizes)
+    label_tree(folder / "images", folder / "lists", LabelOptions(val=val))
     mean_image(folder / "lists" / "train.txt", folder / "images", folder / "mean.png",
                MeanOptions(size=size), progress=False)
     return folder / "lists" / "train.txt", folder / "images", folder / "mean.npy"

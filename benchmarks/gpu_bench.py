@@ -27,27 +27,20 @@ from pathlib import Path
 
 import numpy as np
 
+import bench_train
 from mlimages._chainer import chainer
-from mlimages.demo import synth
-from mlimages.label import LabelOptions, label_tree
 from mlimages.loader import BatchLoader, converter
-from mlimages.mean import MeanOptions, mean_image
 from mlimages.models import build_classifier, get_arch
 from mlimages.training.device import check_gpu
 
-CLASSES = 4
+CLASSES = 4  # bench_train.make_data's classes
 
 
 def make_data(folder, images, val=0.0):
-    """``images`` 256x256 JPEGs in 4 class folders, their lists (``val`` of them in val.txt)
-    and mean: (train list, root, mean)."""
-    folder = Path(folder)
-    synth.make_tree(folder / "images", classes=CLASSES, per_class=max(1, images // CLASSES),
-                    seed=5, sizes=((256, 256),))
-    label_tree(folder / "images", folder / "lists", LabelOptions(val=val))
-    mean_image(folder / "lists" / "train.txt", folder / "images", folder / "mean.png",
-               MeanOptions(size=256), progress=False)
-    return str(folder / "lists" / "train.txt"), str(folder / "images"), str(folder / "mean.npy")
+    """``images`` 256x256 JPEGs in 4 classes (``bench_train.make_data``), their lists and
+    mean: (train list, root, mean), as strings."""
+    data = bench_train.make_data(folder, images, val=val, sizes=((256, 256),), seed=5)
+    return tuple(str(p) for p in data)
 
 
 def make_model(arch, device):

@@ -270,3 +270,8 @@ if __name__ == "__main__":
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     serve(sys.stdin.buffer, answers)
+    # Every answer is flushed and nothing else is kept: end without the interpreter's teardown
+    # (NumPy, Pillow: tens of milliseconds the run's end waits for in aclose).
+    answers.close()
+    sys.stderr.flush()
+    os._exit(0)

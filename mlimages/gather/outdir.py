@@ -188,11 +188,6 @@ class OutDir:
         os.close(self._manifest_fd)
         self._manifest_fd = open_own(self.manifest, os.O_RDWR | os.O_APPEND)
 
-    def temp_path(self):
-        """A fresh path under ``OUT/.gather-tmp`` for a file still to be created (nothing is
-        written): each call names a file no other call of this run names."""
-        return self._tmp_name()
-
     def stage(self, data):
         """Write ``data`` to a new temporary file under ``OUT/.gather-tmp``; returns its path."""
         tmp = self._tmp_name()

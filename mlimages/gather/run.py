@@ -2,11 +2,10 @@
 
 One asyncio event loop does the HTTP (``parallel`` requests in flight, ``per_host`` per host,
 connections kept alive).  Decoding is CPU work, so it never runs on the loop: each body is
-sent to a worker process (``workers.py`` says why processes and not threads), which checks it
-and writes a kept one to a temporary file; the loop renames that into place.  The list is read
-in a thread, in batches, so a 14-million-line file never stalls the downloads.  Every decision
-about a URL (resume, limits, dedupe, file names, manifest lines) is taken on the loop thread, so
-none of it needs a lock.
+written to a temporary file and checked by a worker process (``workers.py`` says why processes
+and not threads), then renamed into place.  The list is read in a thread, in batches, so a
+14-million-line file never stalls the downloads.  Every decision about a URL (resume, limits,
+dedupe, file names, manifest lines) is taken on the loop thread, so none of it needs a lock.
 """
 
 import asyncio
@@ -199,8 +198,12 @@ class Run:
 
     async def _keep(self, item, body):
         """Validate (in a worker process), name and store one body."""
-        size, tmp = len(body), self.out.temp_path()
-        verdict = await self.validators.check(body, tmp, item.url)  # writes tmp if "ok"
+        size = len(body)
+        try:
+            tmp = self.out.stage(body)
+        except OSError as e:
+            return Record.failed(item, "write_error", f"{e.strerror or e}", bytes=size)
+        verdict = await self.validators.check(tmp, item.url)
         if verdict.status != "ok":
             self.out.discard(tmp)
             return Record.failed(item, verdict.status, verdict.reason, bytes=size,

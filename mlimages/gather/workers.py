@@ -1,21 +1,17 @@
 """Validation in worker processes, talking to the event loop over pipes.
 
 Workers in their own processes decode with no GIL to share with the event loop (why not a
-thread pool, measured: benchmarks/RESULTS.md); the loop only sends each body down a pipe and
-reads back one short JSON line per body (no extra threads in the loop's process at all).  The
-worker, not the loop, writes a kept body to its temporary file: creating a file can take a
-millisecond on a busy file system, and on the loop that millisecond would stall every download.
-A worker that crashes on a hostile file costs that one body (status ``error``) and is
-restarted. A body whose validation takes longer than ``DECODE_DEADLINE`` seconds (counted from
-when its worker starts on it) is recorded ``too_complex``, its worker is killed and replaced,
-and the bodies queued behind it are asked again of the new one.
+thread pool, measured: benchmarks/RESULTS.md); the loop only writes each body to a temporary
+file and exchanges one short JSON line per body with a worker (no extra threads in the loop's
+process at all).  A worker that crashes on a hostile file costs that one body (status
+``error``) and is restarted. A body whose validation takes longer than ``DECODE_DEADLINE``
+seconds (counted from when its worker starts on it) is recorded ``too_complex``, its worker is
+killed and replaced, and the bodies queued behind it are asked again of the new one.
 
-Protocol: the first line to a worker is its settings (JSON), its first line back
-``{"ready": true}`` once it has loaded them; then each request is a JSON line ``{"path": temp
-file, "name": url, "bytes": n}`` followed by the body's ``n`` bytes, and each answer a
-:class:`~.records.Verdict` as a JSON object on one line.  Only for an ``ok`` verdict has the
-worker written the temp file (with ``resize``, the resized JPEG instead of the body); a temp
-file it could not write is a ``write_error`` verdict.
+Protocol (JSON lines): the first line to a worker is its settings, its first line back
+``{"ready": true}`` once it has loaded them; then each request is ``{"path": temp file,
+"name": url}`` and each answer a :class:`~.records.Verdict` as an object. With ``resize`` the
+worker rewrites the temp file with the resized JPEG before answering.
 
 A worker is a fresh interpreter (no thread of the event loop's process, no file descriptor but
 its pipes: not the lock of ``--out``) in a session of its own, ignoring SIGINT, SIGTERM and
@@ -28,7 +24,6 @@ of the run is left; elsewhere it ends at the end of its input.
 import asyncio
 import collections
 import ctypes
-import fcntl
 import json
 import os
 import signal
@@ -40,9 +35,6 @@ from mlimages.gather.records import Verdict
 _LIMIT = 1 << 20  # longest answer line
 DECODE_DEADLINE = 30.0  # seconds; a legitimate body (up to Pillow's pixel limit) needs a few
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-# Room in the pipe to a worker for a few bodies, so that sending one is a single write (the
-# default 64 KiB would split an average photo and wake the loop again for the rest).
-_PIPE_BYTES = 1 << 20
 
 
 def settings_for(opts):
@@ -59,7 +51,7 @@ _CRASHED = Verdict("error", "the decoding process crashed on this file (or was k
 
 
 class Validators:
-    """``n`` worker processes; in the event loop, ``await check(body, path, name)`` -> Verdict.
+    """``n`` worker processes; in the event loop, ``await check(path, name)`` -> Verdict.
 
     The processes are started at construction, so their imports overlap the caller's start-up;
     ``await attach()`` connects them to the running loop, ``await aclose()`` ends them, and
@@ -74,16 +66,11 @@ class Validators:
         for worker in self.workers:
             await worker.attach()
 
-    async def check(self, body, path, name):
-        """Validate ``body`` (bytes) from the URL ``name``; if it is kept (verdict ``ok``), the
-        worker has written it (resized when asked) to the new file ``path``, else nothing.
-
-        A verdict other than ``ok`` may still leave a partial file at ``path`` (a worker killed
-        while writing): the caller discards it.
-        """
+    async def check(self, path, name):
+        """Validate the file at ``path`` (and resize it in place when asked)."""
         verdict = None
         while verdict is None:  # None: it was queued behind a body that overran; ask again
-            verdict = await (await self._pick()).ask(body, path, name)
+            verdict = await (await self._pick()).ask(path, name)
         return verdict
 
     async def _pick(self):
@@ -111,7 +98,6 @@ class _Worker:
             [sys.executable, "-m", "mlimages.gather.workers", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
             start_new_session=True)
-        _widen(self.proc.stdin)
         self.proc.stdin.write(json.dumps(settings).encode() + b"\n")
         self.proc.stdin.flush()
         self.deadline = settings.get("decode_deadline")
@@ -131,12 +117,11 @@ class _Worker:
         self.reading = asyncio.create_task(self._read(reader))
         self.attached.set()
 
-    async def ask(self, body, path, name):
+    async def ask(self, path, name):
         await self.attached.wait()  # a replacement may still be connecting
         answer = asyncio.get_running_loop().create_future()
         self.pending.append(answer)
-        head = json.dumps({"path": path, "name": name, "bytes": len(body)}).encode()
-        self.writer.write(b"%s\n%s" % (head, body))
+        self.writer.write(json.dumps({"path": path, "name": name}).encode() + b"\n")
         if len(self.pending) == 1:
             self._start_clock()
         return await answer
@@ -193,16 +178,8 @@ class _Worker:
             self.proc.wait()
 
 
-def _widen(pipe):
-    """Ask Linux for a larger pipe buffer (elsewhere, or if refused, keep the default)."""
-    try:
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
-    except (AttributeError, OSError):
-        pass  # not Linux, or over /proc/sys/fs/pipe-max-size: sending takes more writes
-
-
 def serve(inp, out):
-    """The worker's loop: settings line, ready line, then one answer per request, in order."""
+    """The worker's loop: settings line, ready line, then one answer per request line, in order."""
     from mlimages.gather import validate  # noqa: F401  (loaded before "ready")
     from mlimages.gather.placeholders import load_placeholders
     from mlimages.image import ImageSpec
@@ -219,39 +196,25 @@ def serve(inp, out):
     out.flush()
     for line in inp:
         request = json.loads(line)
-        body = inp.read(request["bytes"])
         try:
-            verdict = _check_body(body, request["path"], request["name"], settings, rules, spec)
+            verdict = _check_file(request["path"], request["name"], settings, rules, spec)
         except Exception as e:  # the per-body boundary: answer it, keep serving
             verdict = Verdict("error", f"{type(e).__name__}: {e}", "")
         out.write(json.dumps(verdict._asdict()).encode() + b"\n")
         out.flush()
 
 
-def _check_body(body, path, name, settings, rules, spec):
-    """The verdict on ``body``; if ``ok``, the body (or its resized JPEG) is now at ``path``."""
+def _check_file(path, name, settings, rules, spec):
     from mlimages.gather.validate import check_body, reencode
 
+    with open(path, "rb") as f:
+        body = f.read()
     verdict = check_body(body, name, settings["min_size"], rules)
-    if verdict.status != "ok":
-        return verdict
-    data = reencode(body, name, spec, settings["quality"]) if spec is not None else body
-    try:
-        _write_new(path, data)
-    except OSError as e:
-        return verdict._replace(status="write_error", reason=f"{path}: {e.strerror or e}")
+    if verdict.status == "ok" and spec is not None:
+        data = reencode(body, name, spec, settings["quality"])
+        with open(path, "wb") as f:
+            f.write(data)
     return verdict
-
-
-def _write_new(path, data):
-    """Write ``data`` to a file that must not exist yet (a link there is refused too)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-    try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-    finally:
-        os.close(fd)
 
 
 def follow_parent(parent):

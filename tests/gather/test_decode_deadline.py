@@ -26,8 +26,7 @@ def check_in_order(settings, paths):
         validators = Validators(1, settings)
         try:
             await validators.attach()
-            asks = [validators.check(p.read_bytes(), f"{p}.part", f"http://x/{p.name}")
-                    for p in paths]
+            asks = [validators.check(str(p), f"http://x/{p.name}") for p in paths]
             return await asyncio.gather(*asks)  # all queued on the one worker at once
         finally:
             await validators.aclose()

@@ -187,6 +187,11 @@ def main(argv=None):
                          "baselines retry nothing: naive cannot, img2dataset gets --retries 0)")
     ap.add_argument("--only", action="append", help="run only tools whose name contains this")
     ap.add_argument("--data", default="bench-data/gather", help="cache of generated images")
+    ap.add_argument("--workdir", default=None,
+                    help="where every tool's output folder goes (default: the system's "
+                         "temporary folder); each tool creates a file per image there, and on "
+                         "ext4 that costs 0.05-0.9 ms depending on recent deletions nearby "
+                         "(benchmarks/RESULTS.md), so a tmpfs (/dev/shm) gives steadier figures")
     args = ap.parse_args(argv)
     if not Path(args.img2dataset).exists():
         print(f"img2dataset not found at {args.img2dataset}: set IMG2DATASET or pass "
@@ -205,7 +210,7 @@ def main(argv=None):
           f"(+{MIX['big']} over a 2 MB cap); {LATENCY * 1000:.0f} ms latency; "
           f"concurrency {args.parallel}")
     results = {}
-    with tempfile.TemporaryDirectory(prefix="bench-gather-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-gather-", dir=args.workdir) as tmp:
         work = Path(tmp)
         commands = tool_commands(args, "{URLS}", "{OUT}")
         if args.only:

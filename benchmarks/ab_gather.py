@@ -86,8 +86,9 @@ def main(argv=None):
                                              "is the baseline of the ratios")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--data", default="bench-data/gather", help="bench_gather.py's --data")
-    ap.add_argument("--workdir", default=None, help="where the output folders go (default: "
-                                                    "the system's temporary folder, as bench_gather)")
+    ap.add_argument("--workdir", default=None,
+                    help="where the output folders go (default: the system's temporary folder, "
+                         "as bench_gather.py)")
     args = ap.parse_args(argv)
     trees = [Path(t).resolve() for t in args.trees]
     for tree in trees:

@@ -17,6 +17,7 @@ Images are generated once into bench-data/gather/ (git-ignored).
 import argparse
 import hashlib
 import io
+import math
 import os
 import random
 import statistics
@@ -125,10 +126,16 @@ def tool_commands(args, urls, out):
     return commands
 
 
-def evaluate(out, placeholder):
-    """Decode every image file a tool kept: counts of good, broken and placeholder files."""
+def evaluate(out, placeholder, started=None, first=None):
+    """Decode every image file a tool kept: counts of good, broken and placeholder files.
+
+    With ``started`` (``time.time()`` when the tool was launched) and ``first`` (a count), also
+    ``first_s``: seconds from the launch to the ``first``-th good file in its final state (the
+    files' ctimes: a write, or gather's rename after validation), NaN if it kept fewer.
+    """
     ph_sha1, ph_hash = hashlib.sha1(placeholder).hexdigest(), dhash(placeholder)
     counts = {"files": 0, "good": 0, "broken": 0, "placeholder": 0}
+    done_at = []
     for path in Path(out).rglob("*"):
         if not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:
             continue
@@ -143,11 +150,16 @@ def evaluate(out, placeholder):
             counts["placeholder"] += 1
         else:
             counts["good"] += 1
+            done_at.append(path.stat().st_ctime)
+    if started is not None:
+        done_at.sort()
+        counts["first_s"] = done_at[first - 1] - started if len(done_at) >= first else math.nan
     return counts
 
 
-def run_once(name, argv, routes, workdir, run_id):
-    """Run one tool against a freshly started site (fresh 500/429 state); its counts."""
+def run_once(name, argv, routes, workdir, run_id, first):
+    """Run one tool against a freshly started site (fresh 500/429 state); its counts, and
+    ``first_per_s``: good images per second until the ``first``-th was kept."""
     with Site(latency=LATENCY) as site:
         for path, kind, file in routes:
             site.add(path, *ANSWERS[kind](file))
@@ -160,16 +172,16 @@ def run_once(name, argv, routes, workdir, run_id):
         urls.write_text("".join(site.url(path) + "\n" for path, _, _ in routes))
         argv = [a.replace("{URLS}", str(urls)).replace("{OUT}", str(out)) for a in argv]
         env = dict(os.environ, NO_ALBUMENTATIONS_UPDATE="1")
-        start = time.perf_counter()
+        started, start = time.time(), time.perf_counter()
         done = subprocess.run(argv, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - start
     if done.returncode != 0:
         print(f"{name} failed ({done.returncode}):\n{done.stderr[-2000:]}", file=sys.stderr)
     load = float(Path("/proc/loadavg").read_text().split()[0]) if Path("/proc/loadavg").exists() \
         else float("nan")
-    counts = evaluate(out, placeholder_png())
+    counts = evaluate(out, placeholder_png(), started, first)
     counts.update(wall_s=wall, urls_per_s=len(routes) / wall, good_per_s=counts["good"] / wall,
-                  load=load)
+                  first_per_s=first / counts.pop("first_s"), load=load)
     return counts
 
 
@@ -217,32 +229,44 @@ def main(argv=None):
             commands = {k: v for k, v in commands.items() if any(o in k for o in args.only)}
         for r in range(args.repeats):
             for k, (name, argv_) in enumerate(commands.items()):
-                counts = run_once(name, argv_, routes, work, f"{r}-{k}")
+                counts = run_once(name, argv_, routes, work, f"{r}-{k}", args.images)
                 results.setdefault(name, []).append(counts)
                 print(f"  run {r + 1} {name:<30} {counts['wall_s']:6.2f} s  "
-                      f"{counts['good_per_s']:6.1f} good/s  kept {counts['files']} files: "
+                      f"{counts['good_per_s']:6.1f} good/s ({counts['first_per_s']:6.1f} until "
+                      f"the {args.images}th)  kept {counts['files']} files: "
                       f"{counts['good']} good, {counts['broken']} broken, "
                       f"{counts['placeholder']} placeholders  (load {counts['load']:.1f})",
                       flush=True)
-    report(results)
+    report(results, args.images)
 
 
-def report(results):
+def report(results, first):
+    """Medians per tool, then mlimages' ratios to each baseline, round by round.
+
+    ``good/s`` (the bars' figure) counts the whole run, the timeouts of the hanging URLs
+    included; ``to Nth/s`` counts the good images kept until the ``first``-th, which leaves
+    that fixed tail out for every tool (what a list of millions of URLs would see).
+    """
     med = {name: {k: statistics.median(r[k] for r in runs) for k in runs[0]}
            for name, runs in results.items()}
     print(f"\nmedians of {len(next(iter(results.values())))} runs")
-    print(f"{'tool':<30} {'wall s':>7} {'URLs/s':>7} {'good/s':>7} {'files':>6} {'good':>6} "
-          f"{'broken':>6} {'placeh.':>7}")
+    until = f"to {first}th/s"
+    print(f"{'tool':<30} {'wall s':>7} {'URLs/s':>7} {'good/s':>7} {until:>11} {'files':>6}"
+          f" {'good':>6} {'broken':>6} {'placeh.':>7}")
     for name, m in med.items():
         print(f"{name:<30} {m['wall_s']:7.2f} {m['urls_per_s']:7.1f} {m['good_per_s']:7.1f} "
-              f"{m['files']:6.0f} {m['good']:6.0f} {m['broken']:6.0f} {m['placeholder']:7.0f}")
+              f"{m['first_per_s']:11.1f} {m['files']:6.0f} {m['good']:6.0f} {m['broken']:6.0f} "
+              f"{m['placeholder']:7.0f}")
     ours = results.get("mlimages gather")
     if not ours:
         return
     for base in ("naive requests pool", "requests pool + verify_image", "img2dataset 1.47"):
-        if base in results:
-            ratios = [a["good_per_s"] / b["good_per_s"] for a, b in zip(ours, results[base])]
-            print(f"mlimages / {base}: good images/s x{statistics.median(ratios):.2f} "
+        if base not in results:
+            continue
+        for key, what in (("good_per_s", "good images/s"),
+                          ("first_per_s", f"good images/s until the {first}th (no timeout tail)")):
+            ratios = [a[key] / b[key] for a, b in zip(ours, results[base])]
+            print(f"mlimages / {base}: {what} x{statistics.median(ratios):.2f} "
                   f"(median of per-run ratios {', '.join(f'{x:.2f}' for x in ratios)})")
 
 

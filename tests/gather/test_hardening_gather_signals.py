@@ -61,8 +61,15 @@ def alive(pid):
 
 
 def open_files(pid):
+    """What ``pid``'s descriptors point at (one closed since the listing is left out)."""
     folder = Path(f"/proc/{pid}/fd")
-    return {os.readlink(folder / fd) for fd in os.listdir(folder)}
+    targets = set()
+    for fd in os.listdir(folder):
+        try:
+            targets.add(os.readlink(folder / fd))
+        except FileNotFoundError:
+            pass  # closed in between: a worker still importing opens and closes files
+    return targets
 
 
 # ------------------------------------------------------------------ item 8

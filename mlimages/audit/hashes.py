@@ -5,7 +5,9 @@
 grey, PIXEL_SIZE x PIXEL_SIZE colour samples, the grey histogram), and :func:`measure` turns a
 list of them into the numbers, in a few NumPy operations for the whole batch (per-image calls
 cost more than the arithmetic). The other functions take arrays with a leading batch axis
-(or a single image's values, where the docstring says so) and return plain values.
+(or a single image's values, where the docstring says so) and return plain values. Sums are
+taken with ``reduceat``/``sum``/``einsum``, never a matrix product: OpenBLAS would start a
+thread pool inside every worker of the scan's process pool (3x slower on 2 shared cores).
 
 The perceptual hash is gather's dhash rule (``mlimages.gather.validate.dhash``): 64 bits, bit
 ``r * 8 + c`` (from the most significant) set where cell (r, c) of a 9x8 grey thumbnail is
@@ -32,8 +34,8 @@ class Copy(NamedTuple):
     """What :func:`measure` needs of one image's working copy.
 
     ``grey``: WORK_SIZE x WORK_SIZE bytes, mode "L" (Pillow's ITU-R 601 luma); ``colours``:
-    PIXEL_SIZE x PIXEL_SIZE RGB bytes, every (WORK_SIZE / PIXEL_SIZE)-th sample from the
-    middle of its cell; ``histogram``: the 256 counts of ``grey``.
+    PIXEL_SIZE x PIXEL_SIZE RGB bytes, the sample's pixel nearest the centre of each of a
+    PIXEL_SIZE x PIXEL_SIZE grid of cells; ``histogram``: the 256 counts of ``grey``.
     """
 
     grey: bytes

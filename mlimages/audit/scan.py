@@ -25,7 +25,8 @@ DECODE_SPEC = ImageSpec(size=WORK_SIZE, resize="squash")
 #: Pillow) costs about as much as scanning a few hundred images.
 PER_WORKER = 500
 #: Images measured together (and handed to a worker at a time): enough that the NumPy calls
-#: per batch cost little per image, few enough that the arrays stay in the CPU's cache.
+#: per batch cost little per image, few enough that the work spreads evenly over the workers
+#: (4 to 32 measured alike: benchmarks/RESULTS.md).
 BATCH = 32
 
 

@@ -9,29 +9,31 @@ import dataclasses
 
 from mlimages.errors import MlimagesError
 
-#: Each image is decoded once (JPEG draft mode) and a grey copy squashed to WORK_SIZE x
-#: WORK_SIZE; the dhash, entropy and sharpness are taken on it.
+#: Each image is decoded once (JPEG draft mode) and sampled (nearest neighbour, squashed) to
+#: WORK_SIZE x WORK_SIZE (``hashes.working_copy``); the dhash, entropy and sharpness are
+#: taken on the grey of that sample.
 WORK_SIZE = 128
-#: The "same pixels" hash is the SHA-1 of an RGB copy at PIXEL_SIZE x PIXEL_SIZE (box
-#: averages), on which the colour measure is taken too.
+#: The tiny grey copy (box averages of the grey sample) and the colour samples are PIXEL_SIZE
+#: x PIXEL_SIZE; the "same pixels" hash is the SHA-1 of both, the colour measure is taken on
+#: the colour samples.
 PIXEL_SIZE = 16
 #: dhash bits that may differ in a near-duplicate pair. Chosen by the study in
-#: benchmarks/RESULTS.md ("audit: the --near study"): most re-encoded, resized and mirrored
-#: copies are within 4 bits, unrelated images almost never.
+#: benchmarks/RESULTS.md ("the --near study"): most re-encoded, resized and mirrored copies
+#: are within 4 bits, unrelated images never were.
 DEFAULT_NEAR = 4
 #: A near pair is confirmed only when the two 16x16 grey copies differ by at most this many
 #: grey levels on average (straight or mirrored): periodic textures (stripes, checks) alias
 #: to the same 9x8 dhash without looking alike; re-encoded, resized and mirrored copies
-#: differ by about 1 (the study in benchmarks/RESULTS.md).
+#: differ by about 1, unrelated images by about 50 (the study in benchmarks/RESULTS.md).
 LOOK_TOLERANCE = 6.0
 #: What each flag means; the number compared, and how (``value < threshold`` or ``>``).
 FLAGS = {
     "too_small": "short side in pixels < --min-side",
     "extreme_aspect": "long side / short side > --max-aspect",
     "low_information": "entropy of the 256-bin grey histogram (bits) < --min-entropy",
-    "blurry": "variance of the Laplacian of the 128x128 grey copy < --min-sharpness",
-    "grayscale": "mean |R-G|+|G-B| of the 16x16 RGB copy < --max-colour, in a set whose "
-                 "other images are mostly colour",
+    "blurry": "variance of the Laplacian of the 128x128 grey sample < --min-sharpness",
+    "grayscale": "mean |R-G|+|G-B| of the 16x16 colour samples < --max-colour, in a set "
+                 "whose other images are mostly colour",
 }
 #: The files --out gets (thumbnails go to THUMBS beside report.html).
 OUTPUT_FILES = ("audit.json", "duplicates.csv", "flags.csv", "report.html")
@@ -65,7 +67,7 @@ class AuditOptions:
     min_side: int = 64
     max_aspect: float = 4.0
     min_entropy: float = 3.0
-    min_sharpness: float = 20.0
+    min_sharpness: float = 40.0     # chosen by benchmarks/study_flags.py (RESULTS.md)
     max_colour: float = 3.0
     mean: "str | None" = None
     manifest: "str | None" = None

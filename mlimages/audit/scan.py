@@ -1,5 +1,10 @@
 """Decode every image once on a process pool and measure it (``hashes``): one :class:`Scanned`
-per path, in the order given; an unreadable file is a Scanned whose ``error`` says why."""
+per path, in the order given; an unreadable file is a Scanned whose ``error`` says why.
+
+Images are scanned in batches of BATCH: each is decoded and its working copy kept
+(``hashes.copy_of``), then the batch's numbers come from a few NumPy operations on all of
+them (``hashes.measure``).
+"""
 
 import hashlib
 import os
@@ -14,11 +19,15 @@ from mlimages.audit.options import WORK_SIZE
 from mlimages.image import ImageError, ImageSpec, open_sized
 
 #: One draft-mode decode: libjpeg at the smallest scale that still covers WORK_SIZE in both
-#: axes, RGB, EXIF-oriented, kept at that size (``hashes.working_copies`` makes the copies).
+#: axes, RGB, EXIF-oriented, kept at that size (``hashes.working_copy`` samples it).
 DECODE_SPEC = ImageSpec(size=WORK_SIZE, resize="squash")
 #: Images per process at least: starting a worker (a fresh interpreter importing NumPy and
 #: Pillow) costs about as much as scanning a few hundred images.
 PER_WORKER = 500
+#: Images measured together (and handed to a worker at a time): enough that the NumPy calls
+#: per batch cost little per image, few enough that the work spreads evenly over the workers
+#: (4 to 32 measured alike: benchmarks/RESULTS.md).
+BATCH = 32
 
 
 class Scanned(NamedTuple):
@@ -45,23 +54,43 @@ class Scanned(NamedTuple):
     error: str = ""
 
 
-def scan_one(path):
-    """Read, decode and measure one file; never raises for a bad image (``error`` is set)."""
+def _decode(path):
+    """(Scanned with the file's fields, its ``hashes.Copy``), or (Scanned with ``error``, None)."""
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        return Scanned(str(path), error=f"unreadable: {e.strerror or e}")
+        return Scanned(path, error=f"unreadable: {e.strerror or e}"), None
     try:
-        im, info = open_sized(data, DECODE_SPEC, name=str(path), keep_size=True)
+        im, info = open_sized(data, DECODE_SPEC, name=path, keep_size=True)
     except ImageError as e:
-        return Scanned(str(path), nbytes=len(data), error=f"{e.reason}: {e.detail}".rstrip(": "))
-    return Scanned(str(path), info.size[0], info.size[1], len(data),
-                   hashlib.sha1(data).hexdigest(), *hashes.measure(im))
+        return Scanned(path, nbytes=len(data), error=f"{e.reason}: {e.detail}".rstrip(": ")), None
+    head = Scanned(path, info.size[0], info.size[1], len(data), hashlib.sha1(data).hexdigest())
+    return head, hashes.copy_of(im)
+
+
+def scan_batch(paths):
+    """Read, decode and measure a few files; never raises for a bad image (``error`` is set).
+
+    Returns:
+        list of Scanned, in the order of ``paths``.
+    """
+    decoded = [_decode(str(p)) for p in paths]
+    good = [k for k, (_, copy) in enumerate(decoded) if copy is not None]
+    out = [head for head, _ in decoded]
+    if good:
+        for k, numbers in zip(good, hashes.measure([decoded[k][1] for k in good])):
+            out[k] = Scanned(*out[k][:5], *numbers)   # the fields after ``sha1``, in order
+    return out
+
+
+def scan_one(path):
+    """:func:`scan_batch` of one file."""
+    return scan_batch([path])[0]
 
 
 def scan_files(paths, workers=None, progress=True):
-    """:func:`scan_one` every path on a process pool.
+    """:func:`scan_batch` every BATCH paths, on a process pool.
 
     Args:
         paths: image files (str or Path).
@@ -73,9 +102,20 @@ def scan_files(paths, workers=None, progress=True):
     """
     paths = [str(p) for p in paths]
     workers = min(workers or os.cpu_count() or 1, max(1, len(paths) // PER_WORKER))
-    bar = dict(total=len(paths), unit="img", desc="audit", disable=not progress, leave=False)
+    batches = [paths[k:k + BATCH] for k in range(0, len(paths), BATCH)]
+    out = []
+    with tqdm(total=len(paths), unit="img", desc="audit", disable=not progress,
+              leave=False) as bar:
+        for scanned in _scanned_batches(batches, workers):
+            out += scanned
+            bar.update(len(scanned))
+    return out
+
+
+def _scanned_batches(batches, workers):
+    """:func:`scan_batch` of each batch, in order: here with one worker, else on a pool."""
     if workers == 1:
-        return [scan_one(p) for p in tqdm(paths, **bar)]
-    chunk = max(1, min(64, len(paths) // (workers * 8) or 1))
+        yield from map(scan_batch, batches)
+        return
     with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
-        return list(tqdm(pool.map(scan_one, paths, chunksize=chunk), **bar))
+        yield from pool.map(scan_batch, batches)

@@ -72,13 +72,30 @@ def replacement(seed, plan, slot, attempt, count):
                .integers(count))
 
 
+def mirrored(rows):
+    """``rows[..., ::-1]`` as a new C-contiguous uint8 array (C, H, W).
+
+    A copy through a reversed view moves one byte at a time. When W is a multiple of a word,
+    the rows are copied forward as words, the words put in reverse order (in the copy, which
+    is in the cache now: read backwards from a file's map this step alone is ~3x slower), and
+    each word's bytes swapped: the same bytes several times faster.
+    """
+    width = rows.shape[-1]
+    if rows.strides[-1] == 1 and rows.dtype == numpy.uint8:
+        for word in (numpy.uint64, numpy.uint32, numpy.uint16):
+            if width % numpy.dtype(word).itemsize == 0:
+                words = rows.copy().view(word)
+                out = words[..., ::-1].copy()  # a copy even when W is one word
+                return out.byteswap(inplace=True).view(numpy.uint8)
+    return rows[..., ::-1].copy()
+
+
 def crop_view(chw, top, left, flip, crop):
-    """The (C, crop, crop) window of ``flip(chw)`` at ``top``, ``left``: a view of ``chw``."""
+    """The (C, crop, crop) window of ``flip(chw)`` at ``top``, ``left``: a view of ``chw``, or
+    with ``flip`` of a mirrored copy of its rows top..top+crop."""
     if not flip:
         return chw[:, top:top + crop, left:left + crop]
-    # Columns left..left+crop of the flipped image are these columns, read backwards.
-    width = chw.shape[2]
-    return chw[:, top:top + crop, width - left - crop:width - left][:, :, ::-1]
+    return mirrored(chw[:, top:top + crop])[:, :, left:left + crop]
 
 
 def crop_into(out, chw, top, left, flip, crop):

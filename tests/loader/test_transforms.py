@@ -5,8 +5,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from mlimages.loader.transforms import (batch_indices, crop_params, epoch_order, place,
-                                        replacement)
+from mlimages.loader.transforms import (_SCALE, batch_indices, crop_params, epoch_order,
+                                        mirrored, place, replacement)
 
 
 def test_epoch_order_is_a_seeded_permutation_per_epoch():
@@ -70,3 +70,31 @@ def test_place_flips_crops_subtracts_the_mean_crop_and_scales(flip, mean_shape):
     window = (slice(None), slice(1, 7), slice(3, 9))
     want = image[window] - (mean[window] if mean_shape[1] > 1 else mean)
     np.testing.assert_allclose(out, want / np.float32(255), rtol=1e-6)
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 6, 8, 12, 17, 24, 256])
+def test_mirrored_is_a_reversed_copy_of_any_layout_and_leaves_its_input_alone(width):
+    rng = np.random.default_rng(width)
+    chw = rng.integers(0, 256, (3, 9, width), dtype=np.uint8)
+    hwc_view = np.ascontiguousarray(chw.transpose(1, 2, 0)).transpose(2, 0, 1)
+    for rows in (chw, chw[:, 2:7], chw[1:2], hwc_view, hwc_view[:, 1:4]):
+        before = rows.copy()
+        out = mirrored(rows)
+        np.testing.assert_array_equal(out, before[..., ::-1])
+        assert out.flags.c_contiguous and out.dtype == np.uint8
+        np.testing.assert_array_equal(rows, before)
+
+
+@pytest.mark.parametrize("size, crop", [(16, 12), (13, 9), (10, 10), (256, 227)])
+def test_place_equals_subtract_then_scale_of_the_flipped_crop_bit_for_bit(size, crop):
+    rng = np.random.default_rng(size)
+    chw = rng.integers(0, 256, (3, size, size), dtype=np.uint8)
+    mean = rng.uniform(0, 255, (3, size, size)).astype(np.float32)
+    out = np.empty((3, crop, crop), np.float32)
+    for top, left, flip in [(0, 0, True), (size - crop, 0, True), (0, size - crop, True),
+                            (size - crop, size - crop, False)]:
+        place(out, chw, mean, top, left, flip, crop)
+        window = (slice(None), slice(top, top + crop), slice(left, left + crop))
+        image = chw[:, :, ::-1] if flip else chw
+        want = (image[window].astype(np.float32) - mean[window]) * _SCALE
+        np.testing.assert_array_equal(out, want)

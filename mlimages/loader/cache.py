@@ -157,7 +157,7 @@ class Reader:
 
     def __init__(self, root, entries, spec, channels, cache):
         self.root, self.entries, self.spec, self.cache = root, entries, spec, cache
-        self.shape = (channels, spec.size[1], spec.size[0])
+        self.shape = (spec.size[1], spec.size[0], channels)
 
     @classmethod
     def open(cls, root, entries, spec, channels, cache_args):
@@ -172,18 +172,7 @@ class Reader:
             if stored is not None:
                 return stored
         im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
-        chw = _planes(im).reshape(self.shape)
+        chw = numpy.asarray(im).reshape(self.shape).transpose(2, 0, 1)  # HWC -> CHW view
         if self.cache is not None:
             self.cache.put(index, chw)
         return chw
-
-
-def _planes(im):
-    """The pixels of ``im`` (mode "RGB" or "L") as a C-contiguous uint8 (C, H, W) array.
-
-    Pillow splits the bands in C; a NumPy transpose copy of its interleaved pixels (or a
-    transposed view, which every later step then reads with a stride of 3) is slower.
-    """
-    if im.mode == "L":
-        return numpy.asarray(im)[None]
-    return numpy.stack([numpy.asarray(band) for band in im.split()])

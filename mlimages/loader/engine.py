@@ -122,7 +122,7 @@ class Engine:
             todo = [self._usable(plan, slot, int(i), attempts)
                     for slot, i in enumerate(plan.indices)]
             while todo:
-                parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
+                parts = self._parts(todo)
                 jobs = [asyncio.wrap_future(self._submit(x, t, plan, part, shared))
                         for part in parts]
                 results = await asyncio.gather(*jobs, return_exceptions=True)
@@ -132,6 +132,16 @@ class Engine:
         finally:
             del shared  # x holds the buffer now (and each job until settled)
         return Batch(x, t)
+
+    def _parts(self, todo):
+        """``todo`` split into jobs: one per worker thread; with worker processes only into as
+        many as keep every worker busy while ``prefetch`` batches are in flight (with 2 workers
+        and prefetch 4: the whole batch is one job), since each job costs messages."""
+        parts = self.workers
+        if self.remote:
+            parts = -(-self.workers // self.opts.prefetch)
+        parts = min(parts, len(todo))
+        return [todo[k::parts] for k in range(parts)]
 
     def _submit(self, x, t, plan, part, shared):
         if shared is None:

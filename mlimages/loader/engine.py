@@ -5,10 +5,10 @@ planned (:class:`Plan`: which images, where to crop, whether to flip), a corouti
 the batch into jobs for the worker threads (:mod:`mlimages.loader.threads`; see
 :meth:`Engine._parts`); each job reads its images (from the cache or decoded by
 :func:`mlimages.image.open_image`) and writes them, preprocessed, straight into the batch
-array. Unreadable or stalled images come back as
-values, are recorded once, and their slots are refilled with replacements drawn from the
-seed, so a batch is always full and the same for the same seed. The coroutine's result is a
-:class:`Batch`; the consumer waits for it through a ``concurrent.futures.Future``.
+array. Unreadable or stalled images come back as values, are recorded once, and their slots
+are refilled with replacements drawn from the seed, so a batch is always full and the same
+for the same seed. The coroutine's result is a :class:`Batch`; the consumer waits for it
+through a ``concurrent.futures.Future``.
 """
 
 import asyncio

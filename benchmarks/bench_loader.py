@@ -22,7 +22,7 @@ images/s they hardly depend on what else the shared machine runs. Every figure i
 compare figures of the same run; the contenders' order rotates from round to round.
 
 Usage: .venv/bin/python benchmarks/bench_loader.py --data bench-data --repeat 3 \
-           --torch-python .venv-bench/bin/python
+           --torch-python .venv-bench/bin/python [--only main cache]
 """
 
 import argparse
@@ -49,6 +49,10 @@ from mlimages.mean import MeanOptions, compute_mean
 CORES = os.cpu_count() or 1
 LIMIT, CHAINER = "pillow decode, processes", "chainer MultiprocessIterator"
 TORCH, OURS = "pytorch DataLoader", "mlimages BatchLoader"
+BASELINES = (LIMIT, CHAINER, TORCH)
+THREADS = "mlimages BatchLoader, threads"
+UINT8 = "mlimages BatchLoader, uint8 (normalize=device)"
+ONLY = {"main": OURS, "threads": THREADS, "uint8": UINT8, "cache": "cache"}  # --only's keys
 
 
 class ChainerWayDataset(chainer.dataset.DatasetMixin):
@@ -189,26 +193,34 @@ def one_round(list_file, root, mean, paths, args, turn):
             CHAINER: lambda: chainer_rate(list_file, root, mean, args),
             TORCH: lambda: torch_rate(list_file, root, mean_file, args),
             OURS: lambda: loader_rate(list_file, root, mean, args),
-            "mlimages BatchLoader, threads": lambda: loader_rate(list_file, root, mean, args,
-                                                                 processes=False),
-            "mlimages BatchLoader, uint8 (normalize=device)": lambda: loader_rate(
+            THREADS: lambda: loader_rate(list_file, root, mean, args, processes=False),
+            UINT8: lambda: loader_rate(
                 list_file, root, mean, args, normalize="device", processes=True),
             "cache": lambda: loader_rate(list_file, root, mean, args, cache=cache),
         }
         if not args.torch_python:
             del contenders[TORCH]
-        names = list(contenders)
+        names = [name for name in contenders if _runs(name, args.only)]
         order = names[turn % len(names):] + names[:turn % len(names)]
         results = {name: measured(contenders[name]) for name in order}
     results = {name: results[name] for name in names}  # printed in one order
-    (first, later), cpu = results.pop("cache")
-    results["mlimages BatchLoader --cache, 1st epoch"] = first
-    results["mlimages BatchLoader --cache, later epochs"] = later
+    cached = results.pop("cache", None)
+    if cached is not None:
+        (first, later), cpu = cached
+        results["mlimages BatchLoader --cache, 1st epoch"] = first
+        results["mlimages BatchLoader --cache, later epochs"] = later
     rates = {name: value[0] if isinstance(value, tuple) else value
              for name, value in results.items()}
     cpus = {name: value[1] for name, value in results.items() if isinstance(value, tuple)}
-    cpus["mlimages BatchLoader --cache, both"] = cpu
+    if cached is not None:
+        cpus["mlimages BatchLoader --cache, both"] = cpu
     return rates, cpus
+
+
+def _runs(name, only):
+    """Whether contender ``name`` runs: the baselines always, ours when ``only`` (a list of
+    ``ONLY`` keys, or None for all) names it."""
+    return only is None or name in BASELINES or any(ONLY[key] == name for key in only)
 
 
 def main(argv=None):
@@ -219,6 +231,9 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--crop", type=int, default=227)
     parser.add_argument("--cache-dir", default=None, help="where the --cache test writes")
+    parser.add_argument("--only", nargs="+", choices=sorted(ONLY),
+                        help="run only these of our contenders (main: BatchLoader's float32 "
+                             "path; cache: its 1st and later epochs), every baseline still")
     parser.add_argument("--torch-python", default=os.environ.get("TORCH_PYTHON"),
                         help="a Python with torch (env TORCH_PYTHON); without: no torch column")
     args = parser.parse_args(argv)
@@ -268,7 +283,7 @@ def report(rounds, repeat):
               + "".join(f" {q:9.2f}x" for q in ratios))
     later = "mlimages BatchLoader --cache, later epochs"
     for key, base in [(OURS, LIMIT), (OURS, CHAINER), (OURS, TORCH), (later, CHAINER)]:
-        if base in rounds[0]:
+        if base in rounds[0] and key in rounds[0]:
             print(f"per round, {key} / {base}: "
                   + ", ".join(f"{r[key] / r[base]:.2f}" for r in rounds))
 

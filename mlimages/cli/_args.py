@@ -18,11 +18,12 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter,
 
 
 class _Given(argparse.Action):
-    """Store the value and remember that it was given: with --resume, the options not given
-    on the command line come from the run's args.json instead of the defaults."""
+    """Store the value (``const`` for a switch: ``nargs=0``) and remember that it was given:
+    with --resume, the options not given on the command line come from the run's args.json
+    instead of the defaults."""
 
     def __call__(self, parser, namespace, values, option_string=None):
-        setattr(namespace, self.dest, values)
+        setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
         namespace.given = getattr(namespace, "given", set()) | {self.dest}
 
 

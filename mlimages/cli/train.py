@@ -99,7 +99,7 @@ def _add_optimisation(p):
 
 
 def _add_run_control(p):
-    """Logging, snapshots, device, seed, cache, the best model, and --resume."""
+    """Logging, snapshots, device, seed, cache, normalization, the best model, --resume."""
     from mlimages.training.options import BEST_METRICS, TrainOptions as T
     g = {"action": _Given}
     add_field(p, "--log-interval", T, type=int, **g,
@@ -114,6 +114,10 @@ def _add_run_control(p):
               help="keep every image, resized, in a memory-mapped file under DIR: the "
                    "first epoch decodes, later epochs (and runs) only crop and flip; "
                    "needs 196 KiB of disk per 256x256 image")
+    add_field(p, "--normalize-on-device", T, nargs=0, const=True, **g,
+              help="the loaders hand out uint8 crops; the mean is subtracted and the scale "
+                   "applied on the device (--gpu): a quarter of the bytes per batch, the same "
+                   "numbers")
     add_field(p, "--best", T, choices=list(BEST_METRICS), **g,
               help="validation figure that picks model_best.npz (needs --val)")
     add_field(p, "--patience", T, type=int, metavar="N", **g,

@@ -9,8 +9,9 @@ Unlike Chainer's version every crop offset is possible, the last one included, a
 exactly ``crop_size`` wide works; gray, RGBA, palette or 16-bit images arrive as RGB.
 
 How it runs (the background half is :mod:`mlimages.loader.engine`): an asyncio event loop in a
-background thread keeps ``prefetch`` batches in flight; each batch is split into one job per
-worker thread (:mod:`mlimages.loader.threads`), each of which drives a worker process
+background thread keeps ``prefetch`` batches in flight; each batch is split into jobs (a
+whole batch is one job when the batches in flight keep every worker busy) for the worker
+threads (:mod:`mlimages.loader.threads`), each of which drives a worker process
 (:mod:`mlimages.loader.procs`) that decodes (or reads from the ``cache``) and writes the
 preprocessed images straight into the batch, in shared memory. ``processes=False``: the
 threads do that work themselves (Pillow parses headers under the GIL; benchmarks/RESULTS.md).

@@ -135,7 +135,8 @@ class ImageCache:
 
     def get(self, index):
         """Image ``index`` as a uint8 (C, S, S) view of the map, or None if not stored yet."""
-        return self.data[index] if self.state[index] else None
+        # A plain ndarray: slices of a numpy.memmap each pay for its __array_finalize__.
+        return self.data.view(numpy.ndarray)[index] if self.state[index] else None
 
     def put(self, index, chw):
         """Store image ``index`` (uint8 (C, S, S)); the flag is set after the pixels."""

@@ -2,12 +2,13 @@
 
 :class:`Engine` runs an event loop in its own thread. For each batch the consumer has
 planned (:class:`Plan`: which images, where to crop, whether to flip), a coroutine splits
-the batch into one job per worker thread (:mod:`mlimages.loader.threads`); each job reads its
-images (from the cache or decoded by :func:`mlimages.image.open_image`) and writes them,
-preprocessed, straight into the batch array. Unreadable or stalled images come back as
-values, are recorded once, and their slots are refilled with replacements drawn from the
-seed, so a batch is always full and the same for the same seed. The coroutine's result is a
-:class:`Batch`; the consumer waits for it through a ``concurrent.futures.Future``.
+the batch into jobs for the worker threads (:mod:`mlimages.loader.threads`; see
+:meth:`Engine._parts`); each job reads its images (from the cache or decoded by
+:func:`mlimages.image.open_image`) and writes them, preprocessed, straight into the batch
+array. Unreadable or stalled images come back as values, are recorded once, and their slots
+are refilled with replacements drawn from the seed, so a batch is always full and the same
+for the same seed. The coroutine's result is a :class:`Batch`; the consumer waits for it
+through a ``concurrent.futures.Future``.
 """
 
 import asyncio
@@ -122,7 +123,7 @@ class Engine:
             todo = [self._usable(plan, slot, int(i), attempts)
                     for slot, i in enumerate(plan.indices)]
             while todo:
-                parts = [todo[k::self.workers] for k in range(min(self.workers, len(todo)))]
+                parts = self._parts(todo)
                 jobs = [asyncio.wrap_future(self._submit(x, t, plan, part, shared))
                         for part in parts]
                 results = await asyncio.gather(*jobs, return_exceptions=True)
@@ -132,6 +133,16 @@ class Engine:
         finally:
             del shared  # x holds the buffer now (and each job until settled)
         return Batch(x, t)
+
+    def _parts(self, todo):
+        """``todo`` split into jobs: one per worker thread; with worker processes only into as
+        many as keep every worker busy while ``prefetch`` batches are in flight (with 2 workers
+        and prefetch 4: the whole batch is one job), since each job costs messages."""
+        parts = self.workers
+        if self.remote:
+            parts = -(-self.workers // self.opts.prefetch)
+        parts = min(parts, len(todo))
+        return [todo[k::parts] for k in range(parts)]
 
     def _submit(self, x, t, plan, part, shared):
         if shared is None:

@@ -72,13 +72,44 @@ def replacement(seed, plan, slot, attempt, count):
                .integers(count))
 
 
+def _word(rows):
+    """The widest unsigned integer type that tiles each row of ``rows`` (uint8, its rows
+    contiguous), or None when none does (odd width, or strided rows such as an HWC image's
+    transposed view)."""
+    if rows.dtype != numpy.uint8 or rows.strides[-1] != 1:
+        return None
+    for word in (numpy.uint64, numpy.uint32, numpy.uint16):
+        if rows.shape[-1] % numpy.dtype(word).itemsize == 0:
+            return word
+    return None
+
+
+def mirrored(rows, word):
+    """``rows[..., ::-1]`` as a new C-contiguous uint8 array, ``word`` from :func:`_word`.
+
+    A copy through a reversed view moves one byte at a time. Here the rows are copied
+    forward, their words put in reverse order (in that copy, already in the cache: read
+    backwards from a file's map this step alone is ~3x slower), and each word's bytes
+    swapped: the same bytes several times faster.
+    """
+    words = rows.copy().view(word)
+    out = words[..., ::-1].copy()  # a copy even when a row is one word
+    return out.byteswap(inplace=True).view(numpy.uint8)
+
+
 def crop_view(chw, top, left, flip, crop):
-    """The (C, crop, crop) window of ``flip(chw)`` at ``top``, ``left``: a view of ``chw``."""
+    """The (C, crop, crop) window of ``flip(chw)`` at ``top``, ``left``: a view of ``chw``,
+    or with ``flip`` where rows can be mirrored by words, of a mirrored copy of its rows
+    top..top+crop."""
+    rows = chw[:, top:top + crop]
     if not flip:
-        return chw[:, top:top + crop, left:left + crop]
+        return rows[:, :, left:left + crop]
+    word = _word(rows)
+    if word is not None:
+        return mirrored(rows, word)[:, :, left:left + crop]
     # Columns left..left+crop of the flipped image are these columns, read backwards.
     width = chw.shape[2]
-    return chw[:, top:top + crop, width - left - crop:width - left][:, :, ::-1]
+    return rows[:, :, width - left - crop:width - left][:, :, ::-1]
 
 
 def crop_into(out, chw, top, left, flip, crop):

@@ -196,7 +196,8 @@ def make_iterators(opts, crop, mean, ranks=None):
 
     Returns:
         (train iterator, validation iterator or None); both yield batches (x, t) with x
-        float32 (B, 3, crop, crop) and t int32 (B,); give them :func:`mlimages.loader.converter`.
+        float32 (B, 3, crop, crop) and t int32 (B,) (with ``normalize_on_device`` the loader's
+        ``RawBatch``); give them :func:`mlimages.loader.converter`.
     """
     train_list, val_list = run_lists(opts, lead=ranks is None or ranks.rank == 0)
     if ranks is not None:
@@ -205,7 +206,8 @@ def make_iterators(opts, crop, mean, ranks=None):
         if val_list:
             val_list = scatter_list(ranks, val_list, opts.out, "val", equal=False)
     # One cache folder for both lists: each list gets its own files, named after it.
-    images = {"cache": opts.cache, "resize": opts.resize or DEFAULT_RESIZE}
+    images = {"cache": opts.cache, "resize": opts.resize or DEFAULT_RESIZE,
+              "normalize": "device" if opts.normalize_on_device else "host"}
     train_iter = BatchLoader(train_list, opts.root, mean, crop, opts.batchsize,
                              train=True, seed=opts.seed, repeat=True, **images)
     val_iter = None

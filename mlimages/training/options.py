@@ -84,6 +84,9 @@ class TrainOptions:
         cache: folder for the loaders' memory-mapped caches of resized images
             (:mod:`mlimages.loader.cache`): the first epoch decodes and stores every image, later
             epochs and later runs only crop, flip and subtract. None: decode every epoch.
+        normalize_on_device: the loaders hand out the uint8 crops and the mean is subtracted
+            and the scale applied on the device (the loader's ``normalize="device"``): a
+            quarter of the bytes to a GPU, the same numbers.
         max_missing: the fraction of a list that may be missing before the run starts
             (:mod:`mlimages.training.preflight`); more is an error, fewer a warning.
         rewrite_prefix: (OLD, NEW) pairs: a listed path under the folder OLD is read under
@@ -116,6 +119,7 @@ class TrainOptions:
     seed: "int | None" = None
     finetune: FinetuneOptions = FinetuneOptions()
     cache: "str | None" = None
+    normalize_on_device: bool = False
     size: "int | None" = None
     resize: "str | None" = None
     max_missing: float = 0.05

@@ -93,6 +93,8 @@ def test_flags_reach_the_options():
     opts = train.train_options(_parse("train", "t.txt", "--freeze", "conv1,conv2", "--lr", "0.1"))
     assert opts == TrainOptions(train="t.txt", lr=0.1,
                                 finetune=FinetuneOptions(freeze=("conv1", "conv2")))
+    opts = train.train_options(_parse("train", "t.txt", "--normalize-on-device"))
+    assert opts == TrainOptions(train="t.txt", normalize_on_device=True)
 
 
 @pytest.mark.parametrize("count", [0, 1, 999, 1000, 20_000_000, 1_500_000, 3 * 10**9])

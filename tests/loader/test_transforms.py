@@ -1,12 +1,13 @@
 """The loader's pure functions (mlimages/loader/transforms.py): orders, batches, crops, place."""
 
+import itertools
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from mlimages.loader.transforms import (batch_indices, crop_params, epoch_order, place,
-                                        replacement)
+from mlimages.loader.transforms import (_SCALE, _word, batch_indices, crop_params, epoch_order,
+                                        mirrored, place, replacement)
 
 
 def test_epoch_order_is_a_seeded_permutation_per_epoch():
@@ -70,3 +71,40 @@ def test_place_flips_crops_subtracts_the_mean_crop_and_scales(flip, mean_shape):
     window = (slice(None), slice(1, 7), slice(3, 9))
     want = image[window] - (mean[window] if mean_shape[1] > 1 else mean)
     np.testing.assert_allclose(out, want / np.float32(255), rtol=1e-6)
+
+
+@pytest.mark.parametrize("width", [2, 4, 6, 8, 12, 24, 256])
+def test_mirrored_is_a_reversed_copy_and_leaves_its_input_alone(width):
+    rng = np.random.default_rng(width)
+    chw = rng.integers(0, 256, (3, 9, width), dtype=np.uint8)
+    for rows in (chw, chw[:, 2:7], chw[1:2]):
+        before = rows.copy()
+        out = mirrored(rows, _word(rows))
+        np.testing.assert_array_equal(out, before[..., ::-1])
+        assert out.flags.c_contiguous and out.dtype == np.uint8
+        np.testing.assert_array_equal(rows, before)
+
+
+def test_rows_are_mirrored_by_words_only_when_contiguous_and_of_even_width():
+    chw = np.zeros((3, 4, 12), np.uint8)
+    assert _word(chw) is np.uint32 and _word(chw[:, 1:3]) is np.uint32
+    assert _word(np.zeros((1, 2, 16), np.uint8)) is np.uint64
+    assert _word(np.zeros((3, 4, 6), np.uint8)) is np.uint16
+    assert _word(np.zeros((3, 4, 7), np.uint8)) is None
+    assert _word(np.zeros((4, 12, 3), np.uint8).transpose(2, 0, 1)) is None  # HWC's view
+
+
+@pytest.mark.parametrize("size, crop", [(16, 12), (13, 9), (10, 10), (256, 227)])
+def test_place_equals_subtract_then_scale_of_the_flipped_crop_bit_for_bit(size, crop):
+    rng = np.random.default_rng(size)
+    contiguous = rng.integers(0, 256, (3, size, size), dtype=np.uint8)
+    hwc_view = np.ascontiguousarray(contiguous.transpose(1, 2, 0)).transpose(2, 0, 1)
+    mean = rng.uniform(0, 255, (3, size, size)).astype(np.float32)
+    out = np.empty((3, crop, crop), np.float32)
+    for chw, top, left, flip in itertools.product(
+            (contiguous, hwc_view), (0, size - crop), (0, size - crop), (True, False)):
+        place(out, chw, mean, top, left, flip, crop)
+        window = (slice(None), slice(top, top + crop), slice(left, left + crop))
+        image = chw[:, :, ::-1] if flip else chw
+        want = (image[window].astype(np.float32) - mean[window]) * _SCALE
+        np.testing.assert_array_equal(out, want)

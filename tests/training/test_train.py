@@ -18,7 +18,9 @@ from mlimages import cli
 from mlimages._chainer import cupy_or_none
 from mlimages.models.sizes import SizeError
 from mlimages.training.caffe import caffe_modules
+from mlimages.loader import RawBatch
 from mlimages.training.device import GpuError, check_gpu
+from mlimages.training.inputs import check_inputs, make_iterators
 from mlimages.training.options import TrainError
 from mlimages.training.run import TrainingDiverged, train
 from mlimages.training.rundir import latest_snapshot, load_options
@@ -131,6 +133,26 @@ def test_cache_trains_exactly_as_decoding_then_needs_no_image_files(tmp_path):
         assert np.array_equal(a[key], b[key]) and np.array_equal(a[key], c[key]), key
     assert load_options(tmp_path / "c").cache == str(cache)
     assert cached.last["validation/main/accuracy"] == decoded.last["validation/main/accuracy"]
+
+
+def test_normalizing_on_the_device_trains_exactly_as_on_the_host(tmp_path):
+    data = make_dataset(tmp_path / "data", size=36)
+    opts = options(data, tmp_path / "b", crop=32, epoch=1, normalize_on_device=True)
+    inputs = check_inputs(opts)
+    loaders = make_iterators(inputs.opts, inputs.crop, inputs.mean)
+    try:
+        assert all(isinstance(next(loader), RawBatch) for loader in loaders)  # uint8 crops
+    finally:
+        for loader in loaders:
+            loader.finalize()
+    host = train(options(data, tmp_path / "a", crop=32, epoch=1), progress=False)
+    device = train(opts, progress=False)
+    assert host.iteration == device.iteration == 3
+    a, b = npz(tmp_path / "a" / "model.npz"), npz(tmp_path / "b" / "model.npz")
+    for key in a:  # the converter's subtraction on the device gives the host's numbers
+        assert np.array_equal(a[key], b[key]), key
+    assert load_options(tmp_path / "b").normalize_on_device
+    assert device.last["validation/main/accuracy"] == host.last["validation/main/accuracy"]
 
 
 def test_cli_cache_flag_is_saved_and_a_bad_cache_folder_is_a_clear_error(dataset, tmp_path):

@@ -1,0 +1,29 @@
+"""mlimages.loader.cache: the Reader hands out the same CHW pixels decoded and cached."""
+
+import numpy as np
+import pytest
+
+from conftest import write_image
+from mlimages import listfile
+from mlimages.image import ImageSpec, open_image
+from mlimages.loader.cache import ImageCache, Reader
+
+
+@pytest.mark.parametrize("mode, channels", [("RGB", 3), ("L", 1), ("RGBA", 3)])
+def test_reader_gives_the_same_chw_pixels_decoded_and_from_the_cache(tmp_path, mode, channels):
+    root = tmp_path / "images"
+    write_image(root / "a.png", size=(20, 14), mode=mode, seed=3)
+    entries = [listfile.Entry("a.png", 0)]
+    listed = listfile.write_list(tmp_path / "l.txt", entries)
+    spec = ImageSpec(size=16, grayscale=channels == 1)
+    cache = ImageCache(tmp_path / "cache", listed, entries, root, 16, spec.resize, channels)
+    reader = Reader(root, entries, spec, channels, cache)
+    hwc = np.asarray(open_image(root / "a.png", spec)).reshape(16, 16, channels)
+    chw = reader.read(0)
+    assert chw.dtype == np.uint8
+    np.testing.assert_array_equal(chw, hwc.transpose(2, 0, 1))
+    stored = reader.read(0)
+    assert type(stored) is np.ndarray and stored.flags.c_contiguous  # a plain view of the map
+    np.testing.assert_array_equal(stored, chw)
+    assert cache.complete
+    cache.close()

@@ -1,8 +1,10 @@
 """What :func:`mlimages.audit.audit` takes, the thresholds of its flags, its error type.
 
-No NumPy or Pillow import: the CLI reads the defaults from here. Every threshold is compared
-with one number measured on the image's working copy (:data:`WORK_SIZE`), and that number is
-written beside the flag in ``flags.csv``, so a flag can always be explained.
+The CLI reads the defaults from here. This module imports neither NumPy nor Pillow, but
+importing it runs the package's ``__init__``, which does (``audit --help`` loads them; a real
+run needs them anyway). Every threshold is compared with one number measured on the image's
+working copy (:data:`WORK_SIZE`), and that number is written beside the flag in
+``flags.csv``, so a flag can always be explained.
 """
 
 import dataclasses

@@ -9,11 +9,11 @@ cost more than the arithmetic). The other functions take arrays with a leading b
 taken with ``reduceat``/``sum``/``einsum``, never a matrix product: OpenBLAS would start a
 thread pool inside every worker of the scan's process pool (3x slower on 2 shared cores).
 
-The perceptual hash is gather's dhash rule (``mlimages.gather.validate.dhash``): 64 bits, bit
-``r * 8 + c`` (from the most significant) set where cell (r, c) of a 9x8 grey thumbnail is
-brighter than its right neighbour. Gather computes it from a file; here the thumbnail comes
-from the grey copy already decoded, so an image is decoded once (the same bits from the same
-thumbnail: tests/audit/test_hashes.py).
+The perceptual hash follows gather's dhash rule (``mlimages.gather.validate.dhash_bits``):
+64 bits, bit ``r * 8 + c`` (from the most significant) set where cell (r, c) of a 9x8 grey
+thumbnail is brighter than its right neighbour. Gather computes it from a file; here the
+thumbnail comes from the grey copy already decoded, so an image is decoded once (the same bits
+from the same thumbnail: tests/audit/test_hashes.py).
 """
 
 import hashlib
@@ -116,16 +116,6 @@ def thumbnails(rows):
     # Every cell sum fits uint16: at most 16 x 15 x 255 = 61,200.
     rows8 = rows.reshape(len(rows), 8, PIXEL_SIZE // 8, WORK_SIZE).sum(axis=2, dtype=numpy.uint16)
     return numpy.add.reduceat(rows8, _COLUMN_EDGES[:-1], axis=2) / _CELL_AREAS
-
-
-def dhash_bits(thumb):
-    """The 64-bit dhash of one (8, 9) grey thumbnail (any numeric dtype).
-
-    Returns:
-        int: bit set where a cell is brighter than its right neighbour, row by row.
-    """
-    px = numpy.asarray(thumb)
-    return int.from_bytes(numpy.packbits(px[:, :-1] > px[:, 1:]).tobytes(), "big")
 
 
 def look_hashes(rows):

@@ -32,7 +32,20 @@ def dhash(source, name=None):
         grey thumbnail (rows top to bottom, 8 steps each).
     """
     spec = ImageSpec(size=(9, 8), resize="squash", grayscale=True)
-    px = numpy.asarray(open_image(source, spec, name=name), dtype=numpy.int16)
+    return dhash_bits(numpy.asarray(open_image(source, spec, name=name)))
+
+
+def dhash_bits(thumb):
+    """The 64-bit dhash of a 9x8 grey thumbnail, the rule ``mlimages audit`` follows too.
+
+    Args:
+        thumb: array (8, 9) (rows, columns) of any numeric dtype.
+
+    Returns:
+        int: bit set where a cell is brighter than its right neighbour, row by row, the first
+        bit the most significant.
+    """
+    px = numpy.asarray(thumb)
     return int.from_bytes(numpy.packbits(px[:, :-1] > px[:, 1:]).tobytes(), "big")
 
 

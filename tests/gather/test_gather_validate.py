@@ -1,13 +1,14 @@
 """Validation of downloaded bodies (mlimages/gather/validate.py)."""
 
-import hashlib
 import io
 
+import numpy
 import pytest
+from PIL import Image
 
 from mlimages.demo.site import image_bytes, placeholder_image, png_bytes
 from mlimages.gather.placeholders import Placeholders, load_placeholders
-from mlimages.gather.validate import check_body, dhash, match_look
+from mlimages.gather.validate import check_body, dhash, dhash_bits, match_look
 
 
 def jpeg(im, quality=85):
@@ -44,6 +45,17 @@ def test_a_placeholder_file_rejects_its_bytes_and_its_look(tmp_path):
     assert verdict.status == "placeholder" and "gone.png" in verdict.reason
     photo = image_bytes((320, 240), seed=5)  # same aspect, different look
     assert check_body(photo, "u", 0, rules).status == "ok"
+
+
+def test_dhash_is_the_bit_rule_on_the_9x8_thumbnail(tmp_path):
+    rng = numpy.random.default_rng(0)
+    for k in range(20):
+        thumb = rng.integers(0, 256, (8, 9), dtype=numpy.uint8)
+        path = tmp_path / f"{k}.png"
+        Image.fromarray(thumb, "L").save(path)       # already 9x8: gather resizes nothing
+        expected = sum(1 << (63 - (r * 8 + c)) for r in range(8) for c in range(8)
+                       if thumb[r, c] > thumb[r, c + 1])
+        assert dhash_bits(thumb) == expected == dhash(path)
 
 
 def test_dhash_is_stable_under_reencoding_and_differs_between_images():

@@ -136,8 +136,9 @@ class Engine:
 
     def _parts(self, todo):
         """``todo`` split into jobs: one per worker thread; with worker processes only into as
-        many as keep every worker busy while ``prefetch`` batches are in flight (with 2 workers
-        and prefetch 4: the whole batch is one job), since each job costs messages."""
+        many as keep every worker busy while ``prefetch`` batches are in flight (whenever
+        ``prefetch`` >= the workers, as with the default 8: the whole batch is one job), since
+        each job costs messages."""
         parts = self.workers
         if self.remote:
             parts = -(-self.workers // self.opts.prefetch)

@@ -11,7 +11,8 @@ Pillow's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES`` (nor should anything e
 
 Before any pixel is decoded, three guards look at the header alone: only Pillow's readers for
 ``FORMATS`` are run, the pixel count is checked against ``max_pixels``, and a JPEG with more
-than ``MAX_JPEG_SCANS`` scans is refused (``too_complex``). Every stage reads images here, so
+than ``MAX_JPEG_SCANS`` scans is refused (``too_complex``; a sequential JPEG whose first scan
+holds every component has one scan by construction and is not counted). Every stage reads images here, so
 every stage (gather, ``label --verify``, mean, the loader, predict) has the same guards.
 
 The public names all live here; the private modules hold the steps: ``_decode`` (input names,
@@ -288,10 +289,14 @@ def _check_pixels(im, name, max_pixels):
 
 def _check_scans(im, fp, name):
     """Refuse a JPEG of more than ``MAX_JPEG_SCANS`` scans from its markers, before decoding;
-    ``fp`` is left where it was."""
+    ``fp`` is left where it was. A file that libjpeg decodes in one scan
+    (:func:`_decode.single_scan`) is let through without reading its data."""
     if im.format not in ("JPEG", "MPO"):
         return
     where = fp.tell()
+    if _decode.single_scan(im, fp):
+        fp.seek(where)
+        return
     fp.seek(0)
     too_many = _decode.too_many_scans(fp.read())
     fp.seek(where)

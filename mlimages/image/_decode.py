@@ -110,6 +110,31 @@ def too_many_scans(data, limit=MAX_JPEG_SCANS):
     return len(_SOS.findall(data)) > limit and jpeg_scans(data, limit) > limit
 
 
+def single_scan(im, fp):
+    """Whether libjpeg will decode JPEG ``im`` (just opened from ``fp``) in one scan.
+
+    True for a sequential (not progressive) file whose first scan holds every component of
+    the frame: libjpeg then refuses any second scan ("expected EOI", an error), so the file
+    cannot be a scan bomb, and counting its scans (a pass over every byte) is skipped. Pillow's
+    parser stops right after that first scan's header; it is read there and must be an SOS
+    segment of the right length (any doubt, e.g. another Pillow, answers False: count them).
+    Moves ``fp``.
+    """
+    components = getattr(im, "layers", 0)
+    if im.info.get("progressive") or not 1 <= components <= 4:
+        return False
+    size = 6 + 2 * components  # the SOS segment's length field: 6 + 2 bytes per component
+    try:
+        end = fp.tell()
+        if end < size + 2:
+            return False
+        fp.seek(end - size - 2)
+        header = fp.read(5)
+    except (OSError, ValueError):
+        return False
+    return header == b"\xff\xda" + size.to_bytes(2, "big") + bytes([components])
+
+
 def jpeg_scans(data, stop=MAX_JPEG_SCANS):
     """Count the scans (SOS markers) of the first image in JPEG ``data``, walking its segments.
 

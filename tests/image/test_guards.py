@@ -59,14 +59,73 @@ def test_ordinary_jpegs_pass_the_scan_guard_item3():
 
 def test_scan_marker_bytes_inside_a_segment_are_not_counted_item3():
     # Over MAX_JPEG_SCANS FF DA pairs in a comment: the quick count says "maybe too many",
-    # the marker walk (which skips segment payloads) finds the one real scan.
+    # the marker walk (which skips segment payloads) finds the one real scan. (Progressive:
+    # a sequential file whose first scan holds every component is not counted at all.)
     buf = io.BytesIO()
-    Image.new("RGB", (40, 30), (1, 2, 3)).save(buf, "JPEG")
+    Image.new("RGB", (40, 30), (1, 2, 3)).save(buf, "JPEG", progressive=True)
     data = buf.getvalue()
+    scans = scans_in(data)
     comment = b"\xff\xda" * (image.MAX_JPEG_SCANS + 10)
     data = data[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + data[2:]
-    assert data.count(b"\xff\xda") > image.MAX_JPEG_SCANS and scans_in(data) == 1
+    assert data.count(b"\xff\xda") > image.MAX_JPEG_SCANS and scans_in(data) == scans < 20
     assert verify_image(data) == ("JPEG", (40, 30))
+
+
+def _counting_scans(monkeypatch):
+    """Record the inputs whose scans the guard counts (``_decode.too_many_scans``' calls)."""
+    counted = []
+    real = image._decode.too_many_scans
+
+    def spy(data, *args):
+        counted.append(len(data))
+        return real(data, *args)
+
+    monkeypatch.setattr(image._decode, "too_many_scans", spy)
+    return counted
+
+
+def test_a_sequential_jpeg_with_one_interleaved_scan_is_not_counted(monkeypatch):
+    # libjpeg decodes such a file in one scan (a second SOS is an error: "expected EOI"), so
+    # it cannot be a scan bomb and its bytes need no pass; every other JPEG is counted.
+    counted = _counting_scans(monkeypatch)
+    arr = numpy.random.default_rng(0).integers(0, 256, (48, 64, 3), numpy.uint8)
+    for mode, params, counts in (("RGB", {}, False), ("L", {}, False), ("CMYK", {}, False),
+                                 ("RGB", {"progressive": True}, True),
+                                 ("L", {"progressive": True}, True)):
+        buf = io.BytesIO()
+        Image.fromarray(arr).convert(mode).save(buf, "JPEG", **params)
+        counted.clear()
+        assert open_image(buf.getvalue()).size == (64, 48)
+        assert bool(counted) == counts, (mode, params)
+    counted.clear()
+    with pytest.raises(ImageError, match="too_complex"):
+        verify_image(scan_bomb(64, image.MAX_JPEG_SCANS))
+    assert counted
+    # A sequential file whose first scan holds one of its three components may have more.
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, "JPEG")
+    data = buf.getvalue()
+    (start, _), = scan_bounds(data)
+    assert data[start:start + 5] == b"\xff\xda\x00\x0c\x03"
+    one = b"\xff\xda\x00\x08\x01" + data[start + 5:start + 7] + b"\x00\x3f\x00"
+    counted.clear()
+    try:
+        open_image(data[:start] + one + data[start + 14:])
+    except ImageError:
+        pass  # the pixels do not matter here: only that the scans were counted
+    assert counted
+
+
+def test_a_second_scan_after_an_interleaved_one_is_refused_by_the_decoder():
+    # What lets the guard skip such files: libjpeg stops at a second SOS marker there.
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (9, 99, 199)).save(buf, "JPEG")
+    data = buf.getvalue()
+    (start, end), = scan_bounds(data)
+    twice = data[:end] + data[start:end] + data[end:]
+    assert scans_in(twice) == 2
+    with pytest.raises(ImageError):
+        open_image(twice)
 
 
 def test_scan_guard_leaves_the_file_object_where_it_was_item3():

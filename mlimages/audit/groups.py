@@ -75,7 +75,7 @@ def _member(k, kept, members, scanned):
         return Member(k, "kept", 0)
     distance = min((a.dhash ^ b.dhash).bit_count(), (a.dhash ^ b.mirror).bit_count())
     others = [scanned[m] for m in members if m != k]
-    if any(o.sha1 == a.sha1 for o in others):
+    if a.sha1 and any(o.sha1 == a.sha1 for o in others):   # "": not hashed (scan)
         return Member(k, "bytes", distance)
     if any(o.pixels == a.pixels for o in others):
         return Member(k, "pixels", distance)

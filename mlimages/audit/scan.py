@@ -3,7 +3,8 @@ per path, in the order given; an unreadable file is a Scanned whose ``error`` sa
 
 Images are scanned in batches of BATCH: each is decoded and its working copy kept
 (``hashes.copy_of``), then the batch's numbers come from a few NumPy operations on all of
-them (``hashes.measure``).
+them (``hashes.measure``). The files' SHA-1 is taken afterwards, only where two images have
+the same pixels (:func:`with_file_hashes`): files with the same bytes always do.
 """
 
 import hashlib
@@ -34,7 +35,8 @@ class Scanned(NamedTuple):
     """What one file gave: its size and bytes, hashes, and the quality numbers.
 
     ``width``, ``height`` are the full size as shown (after EXIF orientation); ``sha1`` of the
-    file's bytes; ``pixels`` the :func:`hashes.pixel_hash`; ``dhash``/``mirror`` 64-bit ints;
+    file's bytes where :func:`with_file_hashes` took it (else ""); ``pixels`` the
+    :func:`hashes.pixel_hash`; ``dhash``/``mirror`` 64-bit ints;
     ``entropy``, ``sharpness``, ``colour``, ``tiny`` as in ``hashes``. ``error`` is "" for a good image,
     else the reason (and the other fields are zero).
     """
@@ -65,15 +67,14 @@ def _decode(path):
         im, info = open_sized(data, DECODE_SPEC, name=path, keep_size=True)
     except ImageError as e:
         return Scanned(path, nbytes=len(data), error=f"{e.reason}: {e.detail}".rstrip(": ")), None
-    head = Scanned(path, info.size[0], info.size[1], len(data), hashlib.sha1(data).hexdigest())
-    return head, hashes.copy_of(im)
+    return Scanned(path, info.size[0], info.size[1], len(data)), hashes.copy_of(im)
 
 
 def scan_batch(paths):
     """Read, decode and measure a few files; never raises for a bad image (``error`` is set).
 
     Returns:
-        list of Scanned, in the order of ``paths``.
+        list of Scanned, in the order of ``paths``, without ``sha1`` (see :func:`scan_files`).
     """
     decoded = [_decode(str(p)) for p in paths]
     good = [k for k, (_, copy) in enumerate(decoded) if copy is not None]
@@ -90,7 +91,7 @@ def scan_one(path):
 
 
 def scan_files(paths, workers=None, progress=True):
-    """:func:`scan_batch` every BATCH paths, on a process pool.
+    """:func:`scan_batch` every BATCH paths, on a process pool, then :func:`with_file_hashes`.
 
     Args:
         paths: image files (str or Path).
@@ -109,7 +110,32 @@ def scan_files(paths, workers=None, progress=True):
         for scanned in _scanned_batches(batches, workers):
             out += scanned
             bar.update(len(scanned))
-    return out
+    return with_file_hashes(out)
+
+
+def with_file_hashes(scanned):
+    """``scanned`` with ``sha1`` set on every good record whose ``pixels`` hash another good
+    record shares (those files are read again here); the others keep "".
+
+    Files with the same bytes decode to the same pixels, so every same-bytes pair is among
+    them: hashing only these (usually a few) finds every one, and the scan of the rest does
+    not hash its bytes at all. A file that cannot be read again keeps "" (no bytes match).
+    """
+    count = {}
+    for s in scanned:
+        if not s.error:
+            count[s.pixels] = count.get(s.pixels, 0) + 1
+    return [s._replace(sha1=_file_sha1(s.path)) if not s.error and count[s.pixels] > 1 else s
+            for s in scanned]
+
+
+def _file_sha1(path):
+    """SHA-1 (hex) of the file's bytes, or "" if it cannot be read."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "sha1").hexdigest()
+    except OSError:
+        return ""
 
 
 def _scanned_batches(batches, workers):

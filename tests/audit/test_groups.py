@@ -90,3 +90,40 @@ def test_the_pool_scans_as_one_process_does(planted, monkeypatch):
     monkeypatch.setattr(scan, "PER_WORKER", 1)     # a pool even for these few images
     assert scan.scan_files(paths, workers=2, progress=False) == scanned
     assert scan.scan_files(paths, workers=1, progress=False) == scanned
+
+
+def test_file_hashes_are_taken_where_pixels_match_and_find_every_same_bytes_pair(planted):
+    # Same bytes -> same pixels, so hashing only the files whose pixels another file shares
+    # loses no same-bytes pair; the rest are never hashed.
+    import hashlib
+    files, paths, scanned = planted
+    by_name = {Path(s.path).relative_to(Path(paths[0]).parents[1]).as_posix(): s
+               for s in scanned}
+    same = [by_name["a/0.jpg"], by_name["b/same_bytes.jpg"]]
+    assert same[0].sha1 == same[1].sha1 == hashlib.sha1(files["a/0"].read_bytes()).hexdigest()
+    png = by_name["a/orig.png"]
+    twins = [s for s in scanned if s.pixels == png.pixels and s is not png]
+    assert twins and png.sha1 and all(t.sha1 and t.sha1 != png.sha1 for t in twins)
+    alone = [s for s in scanned if sum(o.pixels == s.pixels for o in scanned) == 1]
+    assert alone and all(s.sha1 == "" for s in alone)
+    brute = {}
+    for p in paths:
+        brute.setdefault(hashlib.sha1(Path(p).read_bytes()).digest(), []).append(p)
+    same_bytes = sorted(sorted(g) for g in brute.values() if len(g) > 1)
+    hashed = {}
+    for s in scanned:
+        if s.sha1:
+            hashed.setdefault(s.sha1, []).append(s.path)
+    assert sorted(sorted(g) for g in hashed.values() if len(g) > 1) == same_bytes
+
+
+def test_a_file_gone_before_its_hash_keeps_no_hash(tmp_path):
+    from mlimages.audit.scan import with_file_hashes
+    from PIL import Image
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    Image.new("RGB", (40, 30), (5, 6, 7)).save(a)
+    b.write_bytes(a.read_bytes())
+    scanned = scan_files([a, b], workers=1, progress=False)
+    b.unlink()
+    assert [s.sha1 != "" for s in with_file_hashes([s._replace(sha1="") for s in scanned])] \
+        == [True, False]

@@ -114,19 +114,27 @@ def scan_files(paths, workers=None, progress=True):
 
 
 def with_file_hashes(scanned):
-    """``scanned`` with ``sha1`` set on every good record whose ``pixels`` hash another good
-    record shares (those files are read again here); the others keep "".
+    """``scanned`` with ``sha1`` set on every good record whose ``pixels`` hash and size
+    another good record shares (those files are read again here, each path once); the
+    others keep "".
 
-    Files with the same bytes decode to the same pixels, so every same-bytes pair is among
-    them: hashing only these (usually a few) finds every one, and the scan of the rest does
-    not hash its bytes at all. A file that cannot be read again keeps "" (no bytes match).
+    Files with the same bytes have the same size and decode to the same pixels, so every
+    same-bytes pair is among them: hashing only these (usually a few) finds every one, and
+    the scan of the rest does not hash its bytes at all. A file that cannot be read again
+    keeps "" (no bytes match).
     """
-    count = {}
+    count, digests = {}, {}
     for s in scanned:
         if not s.error:
-            count[s.pixels] = count.get(s.pixels, 0) + 1
-    return [s._replace(sha1=_file_sha1(s.path)) if not s.error and count[s.pixels] > 1 else s
-            for s in scanned]
+            count[s.pixels, s.nbytes] = count.get((s.pixels, s.nbytes), 0) + 1
+    out = []
+    for s in scanned:
+        if not s.error and count[s.pixels, s.nbytes] > 1:
+            if s.path not in digests:
+                digests[s.path] = _file_sha1(s.path)
+            s = s._replace(sha1=digests[s.path])
+        out.append(s)
+    return out
 
 
 def _file_sha1(path):

@@ -14,7 +14,8 @@ On the original-size photos of ``make bench-data``, images per second of, in the
   resize scripts do), then ``LabeledImageDataset`` summed one image at a time and divided, as
   ``examples/imagenet/compute_mean.py`` does.
 
-Every figure is the median of ``--repeat`` rounds; ratios compare figures of the same round,
+Every file is read once before the rounds (a warm page cache for every contender). Every
+figure is the median of ``--repeat`` rounds; ratios compare figures of the same round,
 whose contenders run one after the other in an order that rotates from round to round.
 CPU milliseconds per image (all processes, children included) are printed too: unlike
 images/s they hardly depend on what else the shared machine runs. mlimages' pool runs under
@@ -130,6 +131,8 @@ def main(argv=None):
     paths = [str(root / line.rsplit(None, 1)[0]) for line in list_file.read_text().splitlines()]
     print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load average %.2f %.2f %.2f" % os.getloadavg())
     print(f"{len(paths)} photos, mean at {SIZE}x{SIZE}, {CORES} cores, {args.repeat} rounds")
+    for path in paths:  # into the page cache: round 1's first contender must not read the disk
+        Path(path).read_bytes()
     rounds = []
     for r in range(args.repeat):
         rounds.append(one_round(list_file, root, paths, r))

@@ -5,8 +5,8 @@ image) against plain Pillow draft decoding of the same files, both on a 2-proces
     PYTHONPATH=. python benchmarks/bench_audit.py [--hashes 100000] [--images 2000] [--repeat 1]
         [--only grouping|scan]
 
-Medians of ROUNDS (5) rounds, baseline and candidate in the same run; the scan's rounds interleave the
-two sides and give a ratio per round. The scan's img/s are wall-clock (what the target is
+Medians of ROUNDS (5) rounds, baseline and candidate in the same run; the scan's rounds
+interleave the two sides and give a ratio per round. The scan's img/s are wall-clock (what the target is
 stated in); beside them, the CPU time per image that the pool's workers and, in one process,
 each side spend (less disturbed by other load on the machine). It also times the "fixed part":
 read, decode and working copy alone (no guard, no numbers), the least any scan with the same

@@ -4,7 +4,7 @@ per path, in the order given; an unreadable file is a Scanned whose ``error`` sa
 Images are scanned in batches of BATCH: each is decoded and its working copy kept
 (``hashes.copy_of``), then the batch's numbers come from a few NumPy operations on all of
 them (``hashes.measure``). The files' SHA-1 is taken afterwards, only where two images have
-the same pixels (:func:`with_file_hashes`): files with the same bytes always do.
+the same pixels and size (:func:`with_file_hashes`): files with the same bytes always do.
 """
 
 import hashlib

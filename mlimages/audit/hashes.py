@@ -202,7 +202,7 @@ def sharpness(grey):
     count = lap[0].size
     lap = lap.reshape(len(lap), count)
     # int32 holds a sum of the values (|s1| <= 1020 x count) and each square (<= 1020 ** 2);
-    # only the sum of squares needs int64. Narrower sums than int64 throughout: ~25 % faster.
+    # only the sum of squares needs int64 (narrower passes are faster: benchmarks/RESULTS.md).
     s1 = lap.sum(axis=1, dtype=numpy.int32).astype(numpy.int64)
     s2 = numpy.square(lap, dtype=numpy.int32).sum(axis=1, dtype=numpy.int64)
     return ((s2 - s1 * s1 / count) / count).tolist()

@@ -183,8 +183,8 @@ def chw_view(im, shape):
     its (H, W, C).
 
     An RGB image is taken as Pillow holds it, 4 bytes a pixel ("RGBX": one plain copy, where
-    packing 3-byte "RGB" runs pixel by pixel: ~25 µs less per 256x256 image), and the view
-    leaves the fourth byte out.
+    packing 3-byte "RGB" runs pixel by pixel; benchmarks/RESULTS.md), and the view leaves the
+    fourth byte out.
     """
     if im.mode == "RGB":
         height, width, _ = shape

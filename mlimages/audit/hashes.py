@@ -6,7 +6,7 @@ grey, PIXEL_SIZE x PIXEL_SIZE colour samples, the grey histogram), and :func:`me
 list of them into the numbers, in a few NumPy operations for the whole batch (per-image calls
 cost more than the arithmetic). The other functions take arrays with a leading batch axis
 (or a single image's values, where the docstring says so) and return plain values. Sums are
-taken with ``reduceat``/``sum``/``einsum``, never a matrix product: OpenBLAS would start a
+taken with ``reduceat``/``sum``, never a matrix product: OpenBLAS would start a
 thread pool inside every worker of the scan's process pool (3x slower on 2 shared cores).
 
 The perceptual hash follows gather's dhash rule (``mlimages.gather.validate.dhash_bits``):

@@ -9,6 +9,7 @@ the same pixels and size (:func:`with_file_hashes`): files with the same bytes a
 
 import hashlib
 import os
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from typing import NamedTuple
 
@@ -123,13 +124,11 @@ def with_file_hashes(scanned):
     the scan of the rest does not hash its bytes at all. A file that cannot be read again
     keeps "" (no bytes match).
     """
-    count, digests = {}, {}
-    for s in scanned:
-        if not s.error:
-            count[s.pixels, s.nbytes] = count.get((s.pixels, s.nbytes), 0) + 1
+    shared = Counter((s.pixels, s.nbytes) for s in scanned if not s.error)
+    digests = {}
     out = []
     for s in scanned:
-        if not s.error and count[s.pixels, s.nbytes] > 1:
+        if not s.error and shared[s.pixels, s.nbytes] > 1:
             if s.path not in digests:
                 digests[s.path] = _file_sha1(s.path)
             s = s._replace(sha1=digests[s.path])

@@ -230,13 +230,13 @@ class BatchLoader(chainer.dataset.Iterator):
         if opts.cache is not None:
             self._cache = ImageCache(opts.cache, self.list_file, self.entries, self.root,
                                      self.size, opts.resize, channels)
-        reader = Reader(self.root, self.entries, spec, channels, self._cache)
+        reader = Reader(self.root, self.entries, spec, self._cache)
         child = None
         if opts.processes and procs.available():
             cache_args = None if opts.cache is None else (
                 opts.cache, self.list_file, self.entries, self.root, self.size, opts.resize,
                 channels)
-            child = ((self.root, self.entries, spec, channels, cache_args), self.batch_size)
+            child = ((self.root, self.entries, spec, cache_args), self.batch_size)
         labels = numpy.array([e.label for e in self.entries], numpy.int32)
         workers = opts.workers or os.cpu_count() or 1
         self._engine = Engine(reader, labels, self.mean, self.crop_size, opts, workers,

@@ -155,16 +155,14 @@ class ImageCache:
 class Reader:
     """Image ``index`` of the list as uint8 (C, S, S), from the cache or decoded."""
 
-    def __init__(self, root, entries, spec, channels, cache):
+    def __init__(self, root, entries, spec, cache):
         self.root, self.entries, self.spec, self.cache = root, entries, spec, cache
-        self.shape = (spec.size[1], spec.size[0], channels)
 
     @classmethod
-    def open(cls, root, entries, spec, channels, cache_args):
+    def open(cls, root, entries, spec, cache_args):
         """The reader of a worker process: its own map of the cache (``cache_args``: the
         :class:`ImageCache` arguments, the files made by the parent already; or None)."""
-        return cls(root, entries, spec, channels,
-                   ImageCache(*cache_args) if cache_args else None)
+        return cls(root, entries, spec, ImageCache(*cache_args) if cache_args else None)
 
     def read(self, index):
         if self.cache is not None:
@@ -172,22 +170,21 @@ class Reader:
             if stored is not None:
                 return stored
         im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
-        chw = chw_view(im, self.shape)
+        chw = chw_view(im)
         if self.cache is not None:
             self.cache.put(index, chw)
         return chw
 
 
-def chw_view(im, shape):
-    """A read-only uint8 (C, H, W) view of decoded image ``im`` ("RGB" or "L"), ``shape``
-    its (H, W, C).
+def chw_view(im):
+    """A read-only uint8 (C, H, W) view of decoded image ``im`` ("RGB": C = 3, or "L": 1).
 
     An RGB image is taken as Pillow holds it, 4 bytes a pixel ("RGBX": one plain copy, where
     packing 3-byte "RGB" runs pixel by pixel; benchmarks/RESULTS.md), and the view leaves the
     fourth byte out.
     """
     if im.mode == "RGB":
-        height, width, _ = shape
+        width, height = im.size
         pixels = numpy.frombuffer(im.tobytes("raw", "RGBX"), numpy.uint8)
         return pixels.reshape(height, width, 4)[:, :, :3].transpose(2, 0, 1)
-    return numpy.asarray(im).reshape(shape).transpose(2, 0, 1)  # HWC -> CHW view
+    return numpy.asarray(im)[numpy.newaxis]

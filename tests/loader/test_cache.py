@@ -18,7 +18,7 @@ def test_reader_gives_the_same_chw_pixels_decoded_and_from_the_cache(tmp_path, m
     listed = listfile.write_list(tmp_path / "l.txt", entries)
     spec = ImageSpec(size=16, grayscale=channels == 1)
     cache = ImageCache(tmp_path / "cache", listed, entries, root, 16, spec.resize, channels)
-    reader = Reader(root, entries, spec, channels, cache)
+    reader = Reader(root, entries, spec, cache)
     hwc = np.asarray(open_image(root / "a.png", spec)).reshape(16, 16, channels)
     assert not reader.read(0).flags.writeable  # the decoded image's pixels, read-only
     chw = reader.read(0)
@@ -38,6 +38,6 @@ def test_chw_view_is_the_image_in_chw_order(mode, size):
     channels = 3 if mode == "RGB" else 1
     hwc = rng.integers(0, 256, (size[1], size[0], channels), np.uint8)
     im = Image.fromarray(hwc if channels == 3 else hwc[:, :, 0], mode)
-    chw = chw_view(im, (size[1], size[0], channels))
+    chw = chw_view(im)
     assert chw.shape == (channels, size[1], size[0]) and chw.dtype == np.uint8
     np.testing.assert_array_equal(chw, hwc.transpose(2, 0, 1))

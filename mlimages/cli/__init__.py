@@ -26,25 +26,28 @@ from typing import Callable, NamedTuple
 from mlimages import __version__
 from mlimages.cli import audit, evaluate, export, gather, label, mean, pretrained, tools, train
 from mlimages.cli._args import _Formatter
-from mlimages.cli._process import outputs_may_break, termination_interrupts
+from mlimages.cli._process import outputs_may_break, start_pool_server, termination_interrupts
 from mlimages.errors import MlimagesError
 
 
 class Command(NamedTuple):
-    """A subcommand: its one-line help, how to add its arguments, how to run it."""
+    """A subcommand: its one-line help, how to add its arguments, how to run it, and the
+    modules its process-pool workers run (imported in the pools' server before it parses:
+    :func:`start_pool_server`)."""
 
     help: str
     add: Callable
     run: Callable
+    pool: tuple = ()
 
 
 COMMANDS = {
     "gather":  Command(gather.HELP,        gather.add,        gather.run),
     "label":   Command(label.HELP,         label.add,         label.run),
-    "mean":    Command(mean.HELP,          mean.add,          mean.run),
+    "mean":    Command(mean.HELP,          mean.add,          mean.run, ("mlimages.mean",)),
     "train":   Command(train.HELP,         train.add,         train.run),
     "evaluate": Command(evaluate.HELP,     evaluate.add,      evaluate.run),
-    "audit":   Command(audit.HELP,         audit.add,         audit.run),
+    "audit":   Command(audit.HELP,         audit.add,         audit.run, ("mlimages.audit.scan",)),
     "predict": Command(tools.PREDICT_HELP, tools.add_predict, tools.run_predict),
     "inspect": Command(tools.INSPECT_HELP, tools.add_inspect, tools.run_inspect),
     "info":    Command(tools.INFO_HELP,    tools.add_info,    tools.run_info),
@@ -90,10 +93,17 @@ def _command_in(argv):
 
 
 
+def _asks_help(argv):
+    return any(word in ("-h", "--help", "--version") for word in argv)
+
+
 def main(argv=None):
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(_command_in(argv))
+    command = _command_in(argv)
+    if command is not None and COMMANDS[command].pool and not _asks_help(argv):
+        start_pool_server(COMMANDS[command].pool)
+    parser = build_parser(command)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()

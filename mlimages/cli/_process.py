@@ -1,7 +1,8 @@
 """The process-wide state a command runs under, set only here (never in the library).
 
 * :func:`outputs_may_break`: ``sys.stdout``/``sys.stderr`` whose reader may go away;
-* :func:`termination_interrupts`: SIGTERM and SIGHUP do what Ctrl-C does.
+* :func:`termination_interrupts`: SIGTERM and SIGHUP do what Ctrl-C does;
+* :func:`start_pool_server`: the process pools' server started early, its imports done.
 """
 
 import contextlib
@@ -90,3 +91,23 @@ def termination_interrupts():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def start_pool_server(modules):
+    """Start the server that forks every process-pool worker (``_fs.pool_context``: the
+    forkserver) now, with ``modules`` imported in it, and return at once.
+
+    A worker forked from it starts with those modules (NumPy, Pillow, the stage) loaded,
+    where it would otherwise import them when its first task arrives; started before the
+    command parses its arguments, the server imports them on another core while this
+    process imports its own (benchmarks/RESULTS.md). Where forkserver is not the pools'
+    context (spawn), nothing is started. multiprocessing keeps one server per process, so
+    this holds for every pool the command starts.
+    """
+    from multiprocessing import forkserver
+
+    from mlimages._fs import pool_context
+    if pool_context().get_start_method() != "forkserver":
+        return
+    forkserver.set_forkserver_preload(["__main__", *modules])
+    forkserver.ensure_running()

@@ -12,6 +12,9 @@ each side spend (less disturbed by other load on the machine). It also times the
 read, decode and working copy alone (no guard, no numbers), the least any scan with the same
 values can cost.
 
+The audit's pool workers keep freed memory (``scan.scan_pool``); the one-process figures run
+in this process, whose allocator is left as it is (both sides alike).
+
 The images are distinct by default. ``--repeat N`` lists each file N times (the default was 5
 until 2026-12-02): then every image is an N-fold duplicate, whose file the audit hashes after
 the scan (``scan.with_file_hashes``), a cost a real set pays only for its duplicates.
@@ -33,7 +36,7 @@ from mlimages._fs import pool_context
 from mlimages.audit.hashes import copy_of
 from mlimages.audit.near import brute_force_pairs, components, near_pairs
 from mlimages.audit.options import DEFAULT_NEAR, WORK_SIZE
-from mlimages.audit.scan import BATCH, scan_batch, scan_files
+from mlimages.audit.scan import BATCH, scan_batch, scan_files, scan_pool
 from mlimages.demo import synth
 
 ROUNDS = 5
@@ -135,10 +138,10 @@ def _audit_batch_cpu(paths):
     return _cpu_ms(scan_batch, paths)
 
 
-def _pool_cpu_ms(fn, batches, n):
-    """``fn`` over ``batches`` on 2 processes (as ``scan_files``): the workers' CPU ms per
-    image, summed over the tasks."""
-    with ProcessPoolExecutor(2, mp_context=pool_context()) as pool:
+def _pool_cpu_ms(fn, batches, n, pool):
+    """``fn`` over ``batches`` on ``pool`` (2 processes, as ``scan_files``): the workers'
+    CPU ms per image, summed over the tasks."""
+    with pool:
         return sum(pool.map(fn, batches)) / n
 
 
@@ -158,8 +161,11 @@ def bench_scan(count, repeat):
                  "audit": lambda: scan_files(paths, workers=2, progress=False)}
         pooled = _rounds(sides, len(paths))
         batches = _batches(paths)
-        cpu = _rounds({"plain": lambda: _pool_cpu_ms(_plain_batch_cpu, batches, len(paths)),
-                       "audit": lambda: _pool_cpu_ms(_audit_batch_cpu, batches, len(paths))},
+        plain_pool = lambda: ProcessPoolExecutor(2, mp_context=pool_context())  # noqa: E731
+        cpu = _rounds({"plain": lambda: _pool_cpu_ms(_plain_batch_cpu, batches, len(paths),
+                                                     plain_pool()),
+                       "audit": lambda: _pool_cpu_ms(_audit_batch_cpu, batches, len(paths),
+                                                     scan_pool(2))},
                       None)
         for fn in (_draft_decode, _fixed_part):
             fn(files[0])                # imports and first-call set-up out of the rounds

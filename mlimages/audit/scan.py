@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from tqdm import tqdm
 
-from mlimages._fs import pool_context
+from mlimages._fs import keep_freed_memory, pool_context
 from mlimages.audit import hashes
 from mlimages.audit.options import WORK_SIZE
 from mlimages.image import ImageError, ImageSpec, open_sized
@@ -150,5 +150,12 @@ def _scanned_batches(batches, workers):
     if workers == 1:
         yield from map(scan_batch, batches)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=pool_context()) as pool:
+    with scan_pool(workers) as pool:
         yield from pool.map(scan_batch, batches)
+
+
+def scan_pool(workers):
+    """The process pool the scan runs on: ``workers`` processes whose allocator keeps freed
+    memory (``_fs.keep_freed_memory``: the batch's NumPy temporaries reuse the same pages)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
+                               initializer=keep_freed_memory)

@@ -87,8 +87,8 @@ def keep_freed_memory():
 
     For a pool worker that allocates the same few MB of NumPy temporaries batch after batch:
     by default glibc hands them back to the OS as they are freed and every batch pays a page
-    fault per 4 KiB page again (the audit's numbers cost 2.3x their arithmetic that way:
-    benchmarks/RESULTS.md). Meant as a pool's ``initializer``, not for a caller's process.
+    fault per 4 KiB page again, which can cost more than the arithmetic (benchmarks/RESULTS.md).
+    Meant as a pool's ``initializer``, not for a caller's process.
     """
     import ctypes
     import platform

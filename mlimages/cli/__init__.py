@@ -91,9 +91,8 @@ def _command_in(argv):
     return None
 
 
-
-
 def _asks_help(argv):
+    """Whether ``argv`` only asks for help or the version (the command will not run)."""
     return any(word in ("-h", "--help", "--version") for word in argv)
 
 

@@ -138,6 +138,11 @@ def _audit_batch_cpu(paths):
     return _cpu_ms(scan_batch, paths)
 
 
+def _plain_pool():
+    """The baseline's pool: 2 processes, the scan's context, nothing else."""
+    return ProcessPoolExecutor(2, mp_context=pool_context())
+
+
 def _pool_cpu_ms(fn, batches, n, pool):
     """``fn`` over ``batches`` on ``pool`` (2 processes, as ``scan_files``): the workers'
     CPU ms per image, summed over the tasks."""
@@ -161,9 +166,8 @@ def bench_scan(count, repeat):
                  "audit": lambda: scan_files(paths, workers=2, progress=False)}
         pooled = _rounds(sides, len(paths))
         batches = _batches(paths)
-        plain_pool = lambda: ProcessPoolExecutor(2, mp_context=pool_context())  # noqa: E731
         cpu = _rounds({"plain": lambda: _pool_cpu_ms(_plain_batch_cpu, batches, len(paths),
-                                                     plain_pool()),
+                                                     _plain_pool()),
                        "audit": lambda: _pool_cpu_ms(_audit_batch_cpu, batches, len(paths),
                                                      scan_pool(2))},
                       None)

@@ -1,4 +1,5 @@
-"""Atomic writes (mlimages/_fs.py)."""
+"""mlimages/_fs.py: atomic writes, where a folder can go, the pools' context, the memory
+setting of a pool worker."""
 
 import os
 import stat
@@ -83,7 +84,7 @@ def test_a_worker_that_keeps_freed_memory_faults_its_pages_in_once(tuned):
         assert not keep_freed_memory()
         pytest.skip("the setting is glibc's")
     untuned = _faults_in(ProcessPoolExecutor(1, mp_context=pool_context()))
-    if untuned < 20 * 256:   # under one fault per page per round: nothing to save here
+    if untuned < 20 * 256:   # fewer than one array's 256 pages per round: nothing to save
         pytest.skip(f"this allocator kept the memory anyway ({untuned} faults)")
     pool = (scan_pool(1) if tuned == "audit scan_pool" else
             ProcessPoolExecutor(1, mp_context=pool_context(), initializer=keep_freed_memory))

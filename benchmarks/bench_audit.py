@@ -12,8 +12,9 @@ each side spend (less disturbed by other load on the machine). It also times the
 read, decode and working copy alone (no guard, no numbers), the least any scan with the same
 values can cost.
 
-The audit's pool workers keep freed memory (``scan.scan_pool``); the one-process figures run
-in this process, whose allocator is left as it is (both sides alike).
+The audit's pool workers keep freed memory (``scan.scan_pool``), and so do the baseline's
+(since 2026-12-03; the plain decode was measured no faster for it); the one-process figures
+run in this process, whose allocator is left as it is (both sides alike).
 
 The images are distinct by default. ``--repeat N`` lists each file N times (the default was 5
 until 2026-12-02): then every image is an N-fold duplicate, whose file the audit hashes after
@@ -36,7 +37,7 @@ from mlimages._fs import pool_context
 from mlimages.audit.hashes import copy_of
 from mlimages.audit.near import brute_force_pairs, components, near_pairs
 from mlimages.audit.options import DEFAULT_NEAR, WORK_SIZE
-from mlimages.audit.scan import BATCH, scan_batch, scan_files, scan_pool
+from mlimages.audit.scan import BATCH, keep_freed_memory, scan_batch, scan_files, scan_pool
 from mlimages.demo import synth
 
 ROUNDS = 5
@@ -102,10 +103,10 @@ def _fixed_part(path):
 
 
 def _pool(fn, paths):
-    """``fn`` over ``paths`` on 2 processes: the pool context, size and chunking of
-    ``scan_files(paths, workers=2)``, pool start included in both."""
+    """``fn`` over ``paths`` on :func:`_plain_pool`, chunked; pool start included, as in
+    ``scan_files(paths, workers=2)``."""
     chunk = max(1, min(64, len(paths) // 16 or 1))
-    with ProcessPoolExecutor(2, mp_context=pool_context()) as pool:
+    with _plain_pool() as pool:
         return list(pool.map(fn, paths, chunksize=chunk))
 
 
@@ -139,8 +140,9 @@ def _audit_batch_cpu(paths):
 
 
 def _plain_pool():
-    """The baseline's pool: 2 processes, the scan's context, nothing else."""
-    return ProcessPoolExecutor(2, mp_context=pool_context())
+    """The baseline's pool: 2 processes as the scan's (``scan.scan_pool``), their allocator
+    set alike (``scan.keep_freed_memory``), so that the ratio compares the work alone."""
+    return ProcessPoolExecutor(2, mp_context=pool_context(), initializer=keep_freed_memory)
 
 
 def _pool_cpu_ms(fn, batches, n, pool):

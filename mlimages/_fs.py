@@ -1,5 +1,4 @@
-"""Small filesystem and process helpers shared by every stage: atomic writes, where an output
-can go, the context of every process pool and the memory setting of some of its workers."""
+"""Small filesystem helpers shared by every stage: atomic writes, where an output can go."""
 
 import os
 import secrets
@@ -72,31 +71,3 @@ def pool_context():
     import multiprocessing
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-# glibc's mallopt parameters (malloc.h) and the values a worker gets (keep_freed_memory).
-_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
-_MMAP_BELOW = 16 << 20
-_TRIM_ABOVE = 64 << 20
-
-
-def keep_freed_memory():
-    """Have this process's C allocator keep freed memory for its next allocations: blocks
-    under 16 MiB come from the heap, and up to 64 MiB of free heap stay mapped. Returns
-    whether it could (glibc only; elsewhere nothing changes).
-
-    For a pool worker that allocates the same few MB of NumPy temporaries batch after batch:
-    by default glibc hands them back to the OS as they are freed and every batch pays a page
-    fault per 4 KiB page again, which can cost more than the arithmetic (benchmarks/RESULTS.md).
-    Meant as a pool's ``initializer``, not for a caller's process.
-    """
-    import ctypes
-    import platform
-    if platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_BELOW) and mallopt(_M_TRIM_THRESHOLD, _TRIM_ABOVE))

@@ -1,5 +1,4 @@
-"""mlimages/_fs.py: atomic writes, where a folder can go, the pools' context, the memory
-setting of a pool worker."""
+"""Atomic writes (mlimages/_fs.py)."""
 
 import os
 import stat
@@ -51,42 +50,3 @@ def test_blocking_file_names_what_stops_a_folder(tmp_path):
 def test_pool_context_never_forks():
     from mlimages._fs import pool_context
     assert pool_context().get_start_method() in ("forkserver", "spawn")
-
-
-# Run in a pool worker: the minor page faults of 20 rounds of five 1 MiB NumPy arrays made
-# together and freed together (the audit's per-batch temporaries, in small).
-_FAULTS_OF_BATCHES = """
-import numpy, resource
-def faults():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-before = faults()
-for _ in range(20):
-    arrays = [numpy.ones(1 << 17) for _ in range(5)]
-    del arrays
-result = faults() - before
-"""
-
-
-def _faults_in(pool):
-    with pool:
-        return pool.submit(eval, "exec(SRC, g) or g['result']",
-                           {"SRC": _FAULTS_OF_BATCHES, "g": {}}).result()
-
-
-@pytest.mark.parametrize("tuned", ["keep_freed_memory", "audit scan_pool"])
-def test_a_worker_that_keeps_freed_memory_faults_its_pages_in_once(tuned):
-    import platform
-    from concurrent.futures import ProcessPoolExecutor
-
-    from mlimages._fs import keep_freed_memory, pool_context
-    from mlimages.audit.scan import scan_pool
-    if platform.libc_ver()[0] != "glibc":
-        assert not keep_freed_memory()
-        pytest.skip("the setting is glibc's")
-    untuned = _faults_in(ProcessPoolExecutor(1, mp_context=pool_context()))
-    if untuned < 20 * 256:   # fewer than one array's 256 pages per round: nothing to save
-        pytest.skip(f"this allocator kept the memory anyway ({untuned} faults)")
-    pool = (scan_pool(1) if tuned == "audit scan_pool" else
-            ProcessPoolExecutor(1, mp_context=pool_context(), initializer=keep_freed_memory))
-    # 5 MiB are 1,280 pages: faulted in by the first round, reused by the other 19.
-    assert _faults_in(pool) < untuned / 4

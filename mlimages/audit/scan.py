@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from tqdm import tqdm
 
-from mlimages._fs import keep_freed_memory, pool_context
+from mlimages._fs import pool_context
 from mlimages.audit import hashes
 from mlimages.audit.options import WORK_SIZE
 from mlimages.image import ImageError, ImageSpec, open_sized
@@ -156,6 +156,36 @@ def _scanned_batches(batches, workers):
 
 def scan_pool(workers):
     """The process pool the scan runs on: ``workers`` processes whose allocator keeps freed
-    memory (``_fs.keep_freed_memory``: the batch's NumPy temporaries reuse the same pages)."""
+    memory (:func:`keep_freed_memory`: each batch's NumPy temporaries reuse the same pages)."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=pool_context(),
                                initializer=keep_freed_memory)
+
+
+# glibc's mallopt parameters (malloc.h) and the values a scan worker gets.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_BELOW = 16 << 20
+_TRIM_ABOVE = 64 << 20
+
+
+def keep_freed_memory():
+    """Have this process's C allocator keep freed memory for its next allocations: blocks
+    under 16 MiB come from the heap, and up to 64 MiB of free heap stay mapped. Returns
+    whether it could: glibc only (elsewhere, or where glibc refuses the values, nothing
+    changes).
+
+    The scan's workers allocate the same few MB of NumPy temporaries batch after batch; by
+    default glibc hands them back to the OS as they are freed, and every batch pays a page
+    fault per 4 KiB page again, which cost more than the arithmetic (benchmarks/RESULTS.md).
+    Meant as a pool's ``initializer``, never for a caller's process.
+    """
+    import ctypes
+    try:
+        glibc = os.confstr("CS_GNU_LIBC_VERSION")   # the constants above are glibc's
+        mallopt = ctypes.CDLL(None).mallopt
+    except (ValueError, OSError, AttributeError):
+        return False
+    if not glibc:
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_BELOW)
+                and mallopt(_M_TRIM_THRESHOLD, _TRIM_ABOVE))

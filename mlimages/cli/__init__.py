@@ -8,7 +8,8 @@ Each subcommand is a :class:`Command` in ``COMMANDS``: its one-line help, ``add(
     gather.py  label.py  mean.py  train.py  audit.py
     tools.py   predict, inspect, info, demo
     pretrained.py  export.py   pretrained weights by name; a run as ONNX
-    _process.py  the process-wide state a command runs under (streams, signals)
+    _process.py  the process-wide state a command runs under (streams, signals, the pools'
+                 server started early)
 
 Library errors (:class:`mlimages.errors.MlimagesError`) are printed as one line, exit
 status 2. While a command runs, output whose reader went away (a closed pipe or terminal) is
@@ -32,22 +33,22 @@ from mlimages.errors import MlimagesError
 
 class Command(NamedTuple):
     """A subcommand: its one-line help, how to add its arguments, how to run it, and the
-    modules its process-pool workers run (imported in the pools' server before it parses:
-    :func:`start_pool_server`)."""
+    modules its process-pool workers run, to import in the pools' server before it parses
+    (:func:`start_pool_server`; only for a command that always starts a pool)."""
 
     help: str
     add: Callable
     run: Callable
-    pool: tuple = ()
+    preload: "tuple[str, ...]" = ()
 
 
 COMMANDS = {
     "gather":  Command(gather.HELP,        gather.add,        gather.run),
     "label":   Command(label.HELP,         label.add,         label.run),
-    "mean":    Command(mean.HELP,          mean.add,          mean.run, ("mlimages.mean",)),
+    "mean":    Command(mean.HELP,          mean.add,          mean.run,   ("mlimages.mean",)),
     "train":   Command(train.HELP,         train.add,         train.run),
     "evaluate": Command(evaluate.HELP,     evaluate.add,      evaluate.run),
-    "audit":   Command(audit.HELP,         audit.add,         audit.run, ("mlimages.audit.scan",)),
+    "audit":   Command(audit.HELP,         audit.add,         audit.run),
     "predict": Command(tools.PREDICT_HELP, tools.add_predict, tools.run_predict),
     "inspect": Command(tools.INSPECT_HELP, tools.add_inspect, tools.run_inspect),
     "info":    Command(tools.INFO_HELP,    tools.add_info,    tools.run_info),
@@ -92,7 +93,8 @@ def _command_in(argv):
 
 
 def _asks_help(argv):
-    """Whether ``argv`` only asks for help or the version (the command will not run)."""
+    """Whether a word of ``argv`` asks for help or the version (then the command will not
+    run; an option's value that reads so counts too, which only skips the early start)."""
     return any(word in ("-h", "--help", "--version") for word in argv)
 
 
@@ -100,8 +102,8 @@ def main(argv=None):
     """Parse ``argv`` (default: ``sys.argv[1:]``), run the command; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     command = _command_in(argv)
-    if command is not None and COMMANDS[command].pool and not _asks_help(argv):
-        start_pool_server(COMMANDS[command].pool)
+    if command is not None and COMMANDS[command].preload and not _asks_help(argv):
+        start_pool_server(COMMANDS[command].preload)
     parser = build_parser(command)
     args = parser.parse_args(argv)
     if not args.command:

@@ -101,8 +101,13 @@ def start_pool_server(modules):
     where it would otherwise import them when its first task arrives; started before the
     command parses its arguments, the server imports them on another core while this
     process imports its own (benchmarks/RESULTS.md). Where forkserver is not the pools'
-    context (spawn), nothing is started. multiprocessing keeps one server per process, so
-    this holds for every pool the command starts.
+    context (spawn), or a server is running already, nothing changes.
+
+    The server looks the modules up where this process does: it gets this process's
+    ``sys.path`` as its PYTHONPATH, and no first entry of its own (PYTHONSAFEPATH). Before
+    CPython 3.12.8 and 3.13.1 it ignores the path it is handed (python/cpython#117378) and,
+    started with ``python -c``, would search its current folder first, where another copy of
+    a module can lie (a checkout of mlimages). Its workers inherit those two variables.
     """
     from multiprocessing import forkserver
 
@@ -110,4 +115,23 @@ def start_pool_server(modules):
     if pool_context().get_start_method() != "forkserver":
         return
     forkserver.set_forkserver_preload(["__main__", *modules])
-    forkserver.ensure_running()
+    path = [os.path.abspath(entry or os.curdir) for entry in sys.path]
+    with _environment(PYTHONPATH=os.pathsep.join(p for p in path if os.pathsep not in p),
+                      PYTHONSAFEPATH="1"):
+        forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _environment(**values):
+    """``os.environ`` with ``values`` set while it is entered (what child processes started
+    meanwhile inherit), as it was afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,10 +1,16 @@
 """The process-wide state a command runs under: the pools' server started early."""
 
 import importlib
+import multiprocessing
 import subprocess
 import sys
 
+import pytest
+
 from mlimages.cli import COMMANDS
+
+pytestmark = pytest.mark.skipif("forkserver" not in multiprocessing.get_all_start_methods(),
+                                reason="the pools run under spawn here: no server to start")
 
 # A pool worker reports whether it started with ``colorsys`` (a module nothing here imports).
 _WORKER_SEES = """
@@ -36,8 +42,8 @@ def test_workers_start_with_the_modules_the_server_imported(tmp_path):
 def test_every_module_a_command_preloads_exists():
     # The server skips a module it cannot import without a word: a misspelt name would
     # silently bring back the workers' own imports.
-    pooled = {name: cmd.pool for name, cmd in COMMANDS.items() if cmd.pool}
-    assert set(pooled) >= {"mean", "audit"}
+    pooled = {name: cmd.preload for name, cmd in COMMANDS.items() if cmd.preload}
+    assert "mean" in pooled
     for modules in pooled.values():
         for module in modules:
             importlib.import_module(module)
@@ -62,3 +68,30 @@ def test_mean_starts_the_server_with_its_stage_and_help_starts_none(tmp_path):
                                                              "mlimages.mean"]
     assert _run(_STARTED, "mean", "--help", cwd=tmp_path)[-2:] == ["False", "__main__"]
     assert _run(_STARTED, "label", missing, cwd=tmp_path)[-2:] == ["False", "__main__"]
+
+
+# A script (not -c: its first path entry is its own folder, not the current one) that asks the
+# server for ``colorsys`` while the current folder holds another ``colorsys.py``.
+_SHADOWED = """
+import importlib.util
+from concurrent.futures import ProcessPoolExecutor
+from mlimages._fs import pool_context
+from mlimages.cli._process import start_pool_server
+if __name__ == "__main__":
+    start_pool_server(["colorsys"])
+    with ProcessPoolExecutor(1, mp_context=pool_context()) as pool:
+        print(pool.submit(eval, "__import__('sys').modules['colorsys'].__file__").result())
+    print(importlib.util.find_spec("colorsys").origin)
+"""
+
+
+def test_the_server_imports_from_where_the_caller_would(tmp_path):
+    (tmp_path / "script").mkdir()
+    (tmp_path / "script" / "run.py").write_text(_SHADOWED)
+    (tmp_path / "here").mkdir()
+    (tmp_path / "here" / "colorsys.py").write_text("raise SystemExit('the shadowing copy')\n")
+    out = subprocess.run([sys.executable, str(tmp_path / "script" / "run.py")],
+                         capture_output=True, text=True, cwd=tmp_path / "here")
+    assert out.returncode == 0, out.stderr
+    worker, caller = out.stdout.split()
+    assert worker == caller and "here" not in worker

@@ -1,5 +1,7 @@
-"""Small filesystem helpers shared by every stage: atomic writes, where an output can go."""
+"""Small filesystem and process helpers shared by every stage: atomic writes, where an output
+can go, the context of every process pool, environment variables set for a while."""
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -71,3 +73,19 @@ def pool_context():
     import multiprocessing
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """``os.environ`` with ``values`` set while it is entered (what is imported or started
+    meanwhile sees them), as it was afterwards (a variable that was absent is removed)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

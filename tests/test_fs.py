@@ -50,3 +50,16 @@ def test_blocking_file_names_what_stops_a_folder(tmp_path):
 def test_pool_context_never_forks():
     from mlimages._fs import pool_context
     assert pool_context().get_start_method() in ("forkserver", "spawn")
+
+
+def test_environment_sets_for_a_while_and_puts_back(monkeypatch):
+    from mlimages._fs import environment
+    monkeypatch.setenv("MLIMAGES_TEST_KEPT", "old")
+    monkeypatch.delenv("MLIMAGES_TEST_NEW", raising=False)
+    with pytest.raises(RuntimeError), \
+            environment(MLIMAGES_TEST_KEPT="new", MLIMAGES_TEST_NEW="1"):
+        assert os.environ["MLIMAGES_TEST_KEPT"] == "new"
+        assert os.environ["MLIMAGES_TEST_NEW"] == "1"
+        raise RuntimeError("left by an error")
+    assert os.environ["MLIMAGES_TEST_KEPT"] == "old"
+    assert "MLIMAGES_TEST_NEW" not in os.environ

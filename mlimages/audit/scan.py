@@ -179,13 +179,20 @@ def keep_freed_memory():
     Meant as a pool's ``initializer``, never for a caller's process.
     """
     import ctypes
-    try:
-        glibc = os.confstr("CS_GNU_LIBC_VERSION")   # the constants above are glibc's
-        mallopt = ctypes.CDLL(None).mallopt
-    except (ValueError, OSError, AttributeError):
+    if not glibc():                 # the constants above are glibc's
         return False
-    if not glibc:
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
         return False
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_BELOW)
                 and mallopt(_M_TRIM_THRESHOLD, _TRIM_ABOVE))
+
+
+def glibc():
+    """Whether this process runs on glibc (where :func:`keep_freed_memory` applies)."""
+    try:
+        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError, AttributeError):
+        return False

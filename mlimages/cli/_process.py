@@ -111,27 +111,12 @@ def start_pool_server(modules):
     """
     from multiprocessing import forkserver
 
-    from mlimages._fs import pool_context
+    from mlimages._fs import environment, pool_context
     if pool_context().get_start_method() != "forkserver":
         return
     forkserver.set_forkserver_preload(["__main__", *modules])
-    path = [os.path.abspath(entry or os.curdir) for entry in sys.path]
-    with _environment(PYTHONPATH=os.pathsep.join(p for p in path if os.pathsep not in p),
-                      PYTHONSAFEPATH="1"):
+    path = (os.path.abspath(entry or os.curdir) for entry in sys.path)
+    with environment(PYTHONPATH=os.pathsep.join(p for p in path if os.pathsep not in p),
+                     PYTHONSAFEPATH="1"):
         forkserver.ensure_running()
 
-
-@contextlib.contextmanager
-def _environment(**values):
-    """``os.environ`` with ``values`` set while it is entered (what child processes started
-    meanwhile inherit), as it was afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

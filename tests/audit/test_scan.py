@@ -1,12 +1,11 @@
 """The scan's pool: workers whose allocator keeps freed memory (audit/scan.py)."""
 
-import os
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
 from mlimages._fs import pool_context
-from mlimages.audit.scan import keep_freed_memory, scan_pool
+from mlimages.audit.scan import glibc, keep_freed_memory, scan_pool
 
 # Run in a pool worker (text, so that the worker imports nothing of the tests): the minor page
 # faults of 20 rounds of five 1 MiB NumPy arrays made together and freed together, the scan's
@@ -29,14 +28,7 @@ def _faults_in(pool):
         return pool.submit(eval, "exec(SRC, g) or g['result']", code).result()
 
 
-def _glibc():
-    try:
-        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
-    except (ValueError, OSError, AttributeError):
-        return False
-
-
-@pytest.mark.skipif(not _glibc(), reason="the setting is glibc's")
+@pytest.mark.skipif(not glibc(), reason="the setting is glibc's")
 @pytest.mark.parametrize("tuned", ["keep_freed_memory", "scan_pool"])
 def test_a_worker_that_keeps_freed_memory_faults_its_pages_in_once(tuned):
     untuned = _faults_in(ProcessPoolExecutor(1, mp_context=pool_context()))
@@ -48,7 +40,7 @@ def test_a_worker_that_keeps_freed_memory_faults_its_pages_in_once(tuned):
     assert _faults_in(pool) < untuned / 4
 
 
-@pytest.mark.skipif(not _glibc(), reason="the setting is glibc's")
+@pytest.mark.skipif(not glibc(), reason="the setting is glibc's")
 def test_glibc_takes_the_setting():
     with ProcessPoolExecutor(1, mp_context=pool_context()) as pool:
         assert pool.submit(keep_freed_memory).result() is True

@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench bench-data bench-torch bench-mean bench-loader bench-train bench-cpu-train gpu-wheels gpu-check-dry clean
+.PHONY: setup test demo bench bench-data bench-torch bench-mean bench-loader bench-train bench-cpu-train bench-audit bench-gather gpu-wheels gpu-check-dry clean
 
 setup: $(STAMP)
 
@@ -59,7 +59,19 @@ bench-train: $(STAMP)
 bench-cpu-train: $(STAMP)
 	$(PY) benchmarks/bench_cpu_train.py --torch-python $(BENCH_VENV)/bin/python
 
-bench: bench-mean bench-loader bench-train bench-cpu-train
+# The audit's scan against a plain draft decode, and its grouping of 100,000 hashes.
+bench-audit: $(STAMP)
+	$(PY) benchmarks/bench_audit.py
+
+# gather against img2dataset (and two plain requests pools), each in its own process against
+# a local site; img2dataset goes into a venv of its own, never into mlimages' .venv.
+IMG2DATASET_VENV ?= .venv-img2dataset
+bench-gather: $(STAMP)
+	@test -x $(IMG2DATASET_VENV)/bin/img2dataset || { $(PYTHON) -m venv $(IMG2DATASET_VENV) && \
+	    $(IMG2DATASET_VENV)/bin/python -m pip install -q --disable-pip-version-check 'img2dataset==1.47.0'; }
+	$(PY) benchmarks/bench_gather.py --img2dataset $(IMG2DATASET_VENV)/bin/img2dataset --data $(BENCH_DATA)/gather --repeats 3
+
+bench: bench-mean bench-loader bench-train bench-cpu-train bench-audit bench-gather
 
 # The GPU machine's run (benchmarks/gpu_check.sh): the wheels it installs, built here.
 # chainer and mlimages are pure Python; mpich and mpi4py give it `mpiexec` for ChainerMN; the

@@ -7,7 +7,7 @@ from PIL import Image
 from conftest import write_image
 from mlimages import listfile
 from mlimages.image import ImageSpec, open_image
-from mlimages.loader.cache import ImageCache, Reader, chw_view
+from mlimages.loader.cache import ImageCache, Reader, chw_array
 
 
 @pytest.mark.parametrize("mode, channels", [("RGB", 3), ("L", 1), ("RGBA", 3)])
@@ -32,12 +32,14 @@ def test_reader_gives_the_same_chw_pixels_decoded_and_from_the_cache(tmp_path, m
 
 
 @pytest.mark.parametrize("mode, size", [("RGB", (7, 5)), ("RGB", (256, 256)), ("L", (7, 5))])
-def test_chw_view_is_the_image_in_chw_order(mode, size):
-    # An RGB image is read as Pillow's 4-byte pixels; the view must hold exactly its RGB.
+def test_chw_array_is_the_image_in_chw_order(mode, size):
+    # An RGB image is packed plane by plane; the array must hold exactly its RGB, contiguous
+    # (the loader's casts and flips run on whole rows).
     rng = np.random.default_rng(0)
     channels = 3 if mode == "RGB" else 1
     hwc = rng.integers(0, 256, (size[1], size[0], channels), np.uint8)
     im = Image.fromarray(hwc if channels == 3 else hwc[:, :, 0], mode)
-    chw = chw_view(im)
+    chw = chw_array(im)
     assert chw.shape == (channels, size[1], size[0]) and chw.dtype == np.uint8
+    assert chw.flags.c_contiguous
     np.testing.assert_array_equal(chw, hwc.transpose(2, 0, 1))

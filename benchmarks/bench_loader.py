@@ -227,8 +227,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="bench-data", help="folder made by make_bench_data.py")
     parser.add_argument("--repeat", type=int, default=3)
-    # 600 batches: the cached epochs hand them out in ~1.5 s; with 120 (~0.3 s) their rate
-    # swung 5.2-8.8x Chainer's round to round (benchmarks/RESULTS.md, 2026-12-03).
+    # 600 batches: the cached epochs hand them out in ~1.5 s; in 120 (~0.3 s) their rate swung
+    # 5.8-8.2x Chainer's round to round, median 7.4x against 9.8x with 600 in the same minute
+    # (benchmarks/RESULTS.md, 2026-12-03).
     parser.add_argument("--batches", type=int, default=600, help="timed batches per iterator")
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--crop", type=int, default=227)

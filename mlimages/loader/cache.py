@@ -182,8 +182,8 @@ def chw_array(im):
 
     An RGB image's planes are packed by Pillow one band at a time (``tobytes("raw", "R")``,
     ...): each crop row is then contiguous, so the float32 cast and a flip (by words) run on
-    whole rows, where a view of the interleaved pixels reads every third or fourth byte
-    (-24 us per image in the float32 path, -16 us in the uint8 path; benchmarks/RESULTS.md).
+    whole rows, where a view of the interleaved pixels would read every fourth byte (measured:
+    benchmarks/RESULTS.md, 2026-12-03).
     """
     if im.mode == "RGB":
         width, height = im.size

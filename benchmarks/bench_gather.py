@@ -157,6 +157,20 @@ def evaluate(out, placeholder, started=None, first=None):
     return counts
 
 
+def create_ms(workdir, files=100):
+    """Median milliseconds to create and write a 60 KB file in a new folder under ``workdir``:
+    what each tool pays per kept image, which the file system's recent past can raise 50x
+    (benchmarks/RESULTS.md, 2026-12-03). The folder is left for the run's own clean-up."""
+    probe = Path(workdir) / "create-probe"
+    probe.mkdir()
+    body, times = bytes(60_000), []
+    for i in range(files):
+        start = time.perf_counter()
+        (probe / f"{i}.jpg").write_bytes(body)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
 def run_once(name, argv, routes, workdir, run_id, first):
     """Run one tool against a freshly started site (fresh 500/429 state); its counts, and
     ``first_per_s``: good images per second until the ``first``-th was kept."""
@@ -224,6 +238,9 @@ def main(argv=None):
     results = {}
     with tempfile.TemporaryDirectory(prefix="bench-gather-", dir=args.workdir) as tmp:
         work = Path(tmp)
+        print(f"creating a 60 KB file in {tmp}: {create_ms(work):.3f} ms (a fresh ext4 folder "
+              "or a tmpfs: ~0.04; soon after many deletions nearby ext4 takes up to ~1 ms, and "
+              "every tool's run slows with it: --workdir /dev/shm)", flush=True)
         commands = tool_commands(args, "{URLS}", "{OUT}")
         if args.only:
             commands = {k: v for k, v in commands.items() if any(o in k for o in args.only)}

@@ -119,4 +119,3 @@ def start_pool_server(modules):
     with environment(PYTHONPATH=os.pathsep.join(p for p in path if os.pathsep not in p),
                      PYTHONSAFEPATH="1"):
         forkserver.ensure_running()
-

@@ -15,6 +15,7 @@ import numpy
 
 from mlimages.evaluate.options import TTA_MODES
 from mlimages.image import ImageSpec, open_image
+from mlimages.loader.cache import chw_array
 from mlimages.loader.transforms import CropParams, crop_params, place
 
 #: How many views each mode makes.
@@ -47,12 +48,13 @@ def view_params(size, crop, mode):
 
 
 def read_chw(path, size, resize):
-    """The image at ``path`` as training reads it: uint8 (3, size, size) RGB.
+    """The image at ``path`` as training reads it (the loader's :func:`chw_array`): uint8
+    (3, size, size) RGB, contiguous.
 
     Raises:
         mlimages.image.ImageError: it cannot be read.
     """
-    return numpy.asarray(open_image(path, ImageSpec(size=size, resize=resize))).transpose(2, 0, 1)
+    return chw_array(open_image(path, ImageSpec(size=size, resize=resize)))
 
 
 def make_views(chw, mean, crop, views):

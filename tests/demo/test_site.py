@@ -82,3 +82,11 @@ def test_latency_and_proxy_credentials():
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
 def test_image_bytes_is_the_same_for_the_same_seed(fmt):
     assert image_bytes(fmt=fmt, seed=3) == image_bytes(fmt=fmt, seed=3) != image_bytes(fmt=fmt)
+
+
+def test_answers_leave_at_once_on_a_kept_alive_connection():
+    # The headers and the body are two writes: with Nagle's algorithm the body's last segment
+    # waited for the client's delayed ACK of the headers (~40 ms on Linux), so each answer
+    # took ~50 ms where the site promises its latency (benchmarks/RESULTS.md, 2026-12-03).
+    with Site() as site:
+        assert site._httpd.RequestHandlerClass.disable_nagle_algorithm is True

@@ -106,8 +106,9 @@ async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
             they decode to).
         placeholders (Placeholders or None): a redirect to a known placeholder settles at once.
         proxy (str or None): the proxy URL (see :class:`Proxies`).
-        slots (asyncio.Semaphore or None): held during each attempt (not while backing off),
-            so it bounds the requests in flight; the deadline starts once a slot is held.
+        slots (asynchronous context manager, e.g. asyncio.Semaphore, or None): held during
+            each attempt (not while backing off), so it bounds the requests in flight; the
+            deadline starts once a slot is held.
 
     Returns:
         Fetched

@@ -26,6 +26,12 @@ from mlimages.gather.records import GatherError, Record, is_transient
 
 log = logging.getLogger("mlimages.gather")
 _BATCH = 512
+# Bodies fetched and staged that may wait for a validator, beyond the requests in flight, and
+# their bytes: the HTTP side runs ahead of validation (whose processes yield the CPU to it,
+# workers.lower_priority) and validation catches up while requests wait on slow hosts, as at a
+# run's end; past either bound no new request starts (benchmarks/RESULTS.md, 2026-12-03).
+BACKLOG = 1024
+BACKLOG_BYTES = 256 << 20
 
 
 class Run:
@@ -61,10 +67,13 @@ class Run:
         self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
         self.validators, self.peers = validators, peers
         self.gate = self.slots = self.fatal = None
+        self.staged_bytes = 0       # bytes of the staged bodies waiting for a validator
+        self.room = None            # set while staged_bytes < BACKLOG_BYTES
 
     async def main(self):
         """Run until every item has settled (each request has a total deadline)."""
-        self.gate = asyncio.Condition()
+        self.gate, self.room = asyncio.Condition(), asyncio.Event()
+        self.room.set()
         connector = aiohttp.TCPConnector(limit=self.opts.parallel,
                                          limit_per_host=self.opts.per_host, ttl_dns_cache=300)
         headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
@@ -77,12 +86,12 @@ class Run:
             async with aiohttp.ClientSession(
                     connector=connector, headers=headers, cookie_jar=aiohttp.DummyCookieJar(),
                     timeout=aiohttp.ClientTimeout(total=None)) as session:
-                # Twice as many workers as requests in flight: while half wait for their
-                # bodies to be validated, the HTTP slots stay busy with the other half.
-                self.slots = asyncio.Semaphore(self.opts.parallel)
+                # A task per request in flight and per staged body waiting for a validator,
+                # so that the HTTP slots stay busy while bodies wait (BACKLOG).
+                self.slots = Slots(self.opts.parallel, self.room)
                 queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
                 tasks = [asyncio.create_task(self._worker(queue, session))
-                         for _ in range(2 * self.opts.parallel)]
+                         for _ in range(self.opts.parallel + BACKLOG)]
                 try:
                     await self._produce(queue, reader)
                     if self.fatal is not None:
@@ -192,18 +201,25 @@ class Run:
             if got.status != "ok":
                 record = Record.failed(item, got.status, got.reason)
             else:
-                record = await self._keep(item, got.body)
+                size = len(got.body)
+                try:
+                    tmp = self.out.stage(got.body)
+                except OSError as e:
+                    tmp, record = None, Record.failed(item, "write_error", f"{e.strerror or e}",
+                                                      bytes=size)
+                got = None  # while it waits for a validator, the file holds the body, not memory
+                if tmp is not None:
+                    record = await self._keep(item, tmp, size)
         record.elapsed = round(time.monotonic() - start, 3)
         return record
 
-    async def _keep(self, item, body):
-        """Validate (in a worker process), name and store one body."""
-        size = len(body)
+    async def _keep(self, item, tmp, size):
+        """Validate (in a worker process), name and store one staged body."""
+        self._staged(size)
         try:
-            tmp = self.out.stage(body)
-        except OSError as e:
-            return Record.failed(item, "write_error", f"{e.strerror or e}", bytes=size)
-        verdict = await self.validators.check(tmp, item.url)
+            verdict = await self.validators.check(tmp, item.url)
+        finally:
+            self._staged(-size)
         if verdict.status != "ok":
             self.out.discard(tmp)
             return Record.failed(item, verdict.status, verdict.reason, bytes=size,
@@ -224,6 +240,14 @@ class Run:
             self.kept_sha1.pop(verdict.sha1, None)
             return Record.failed(item, "write_error", f"{path}: {e.strerror or e}", bytes=size)
         return Record(item.url, item.id, item.label, "ok", "", size, path, verdict.sha1)
+
+    def _staged(self, change):
+        """Count ``change`` bytes into the backlog; new requests wait while it is full."""
+        self.staged_bytes += change
+        if self.staged_bytes < BACKLOG_BYTES:
+            self.room.set()
+        else:
+            self.room.clear()
 
     def _claim(self, item, verdict):
         """A file name for a kept image, or None if it would not be safe."""
@@ -250,6 +274,26 @@ class Run:
         self.bar.update()
         if self.peers:
             self.peers.on_record(self, record)
+
+
+class Slots:
+    """The HTTP slots: ``n`` requests in flight, a new one only while ``room`` is set (the
+    staged bodies waiting for a validator are under BACKLOG_BYTES). An async context manager,
+    held for one attempt (:func:`mlimages.gather.fetch.fetch`)."""
+
+    def __init__(self, n, room):
+        self.free, self.room = asyncio.Semaphore(n), room
+
+    async def __aenter__(self):
+        while True:
+            await self.room.wait()
+            await self.free.acquire()
+            if self.room.is_set():  # still: it may have closed while this waited for a slot
+                return self
+            self.free.release()
+
+    async def __aexit__(self, *exc):
+        self.free.release()
 
 
 def _drain(queue):

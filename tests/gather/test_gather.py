@@ -369,3 +369,26 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_a_consistent_folder(slow_s
     records = assert_manifest_matches_folder(out)
     assert len(records) == 80 and all(r["status"] == "ok" for r in records.values())
 
+
+
+def test_a_full_backlog_holds_new_requests_and_every_url_still_settles(site, tmp_path,
+                                                                        monkeypatch):
+    # With a budget of one byte every staged body fills the backlog: a request may start only
+    # while it is empty, so at most `parallel` bodies (those already in flight) are staged at
+    # once, and the run must neither stall nor lose a URL.
+    from mlimages.gather import run as gather_run
+    bodies = [image_bytes((60 + i, 40), seed=30 + i) for i in range(12)]
+    urls = [site.add(f"/b/{i}.jpg", Answer(200, body)) for i, body in enumerate(bodies)]
+    monkeypatch.setattr(gather_run, "BACKLOG_BYTES", 1)
+    staged, counted = [], gather_run.Run._staged
+
+    def watch(self, change):
+        counted(self, change)
+        staged.append(self.staged_bytes)
+    monkeypatch.setattr(gather_run.Run, "_staged", watch)
+    gather(SourceOptions(urls=write_list(tmp_path / "urls.txt", urls)), tmp_path / "out",
+           GatherOptions(parallel=3, **FAST))
+    records = assert_manifest_matches_folder(tmp_path / "out")
+    assert [r["status"] for r in records.values()] == ["ok"] * 12
+    assert staged[-1] == 0 and len(staged) == 24
+    assert 0 < max(staged) <= 3 * max(len(b) for b in bodies)

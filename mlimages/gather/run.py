@@ -27,9 +27,9 @@ from mlimages.gather.records import GatherError, Record, is_transient
 log = logging.getLogger("mlimages.gather")
 _BATCH = 512
 # Bodies fetched and staged that may wait for a validator, beyond the requests in flight, and
-# their bytes: the HTTP side runs ahead of validation (whose processes yield the CPU to it,
-# workers.lower_priority) and validation catches up while requests wait on slow hosts, as at a
-# run's end; past either bound no new request starts (benchmarks/RESULTS.md, 2026-12-03).
+# their bytes: the HTTP side runs ahead of validation, which catches up while requests wait on
+# slow hosts (as at a run's end, on the timeouts); past either bound no new request starts
+# (benchmarks/RESULTS.md, 2026-12-03).
 BACKLOG = 1024
 BACKLOG_BYTES = 256 << 20
 

@@ -35,7 +35,6 @@ from mlimages.gather.records import Verdict
 _LIMIT = 1 << 20  # longest answer line
 DECODE_DEADLINE = 30.0  # seconds; a legitimate body (up to Pillow's pixel limit) needs a few
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
-NICE = 10  # how far a worker's priority sits below the event loop's (lower_priority)
 
 
 def settings_for(opts):
@@ -228,32 +227,8 @@ def follow_parent(parent):
         sys.exit(0)
 
 
-def lower_priority(step=NICE):
-    """Let the event loop's process have the CPU first (best effort, never an error).
-
-    Validation can wait (its bodies are on disk, run.BACKLOG), a request that waits leaves an
-    HTTP slot idle. ``os.nice`` orders this process among those of its scheduling group; on
-    Linux with autogroups (a session is a group, and this worker has a session of its own) the
-    group's own nice value is what counts against the loop's group, hence both.
-    """
-    if not hasattr(os, "nice"):
-        return  # not a POSIX system
-    try:
-        os.nice(step)
-    except OSError:
-        pass
-    if os.getsid(0) != os.getpid():
-        return  # the autogroup is a session's: not this worker's alone
-    try:
-        with open("/proc/self/autogroup", "w") as f:
-            f.write(str(step))
-    except OSError:  # no such file (not Linux, no autogroups), or not allowed
-        pass
-
-
 if __name__ == "__main__":
     follow_parent(int(sys.argv[1]))
-    lower_priority()
     # Answers go to the real stdout; anything a library prints goes to stderr instead.
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())

@@ -1,13 +1,12 @@
 """The decode processes and their pipe protocol (mlimages/gather/workers.py)."""
 
 import asyncio
-import os
 
 from PIL import Image
 
 from mlimages.demo.site import image_bytes
 from mlimages.gather import GatherOptions
-from mlimages.gather.workers import NICE, Validators, settings_for
+from mlimages.gather.workers import Validators, settings_for
 
 
 def check_all(settings, paths, kill_first=False):
@@ -51,34 +50,3 @@ def test_a_file_that_vanished_is_an_error_not_a_crash(tmp_path):
     missing, ok = check_all(settings_for(GatherOptions()), [tmp_path / "gone.jpg", good])
     assert missing.status == "error" and "FileNotFoundError" in missing.reason
     assert ok.status == "ok"
-
-
-def _autogroup_nice(pid):
-    try:
-        with open(f"/proc/{pid}/autogroup") as f:
-            return int(f.read().split()[-1])
-    except OSError:
-        return None  # no autogroups here
-
-
-def test_a_worker_yields_the_cpu_to_the_event_loop(tmp_path):
-    # Validation can wait on disk; the loop's requests cannot. Lowered for the worker's own
-    # process (and its session's autogroup on Linux), never for the caller's.
-    ours, our_group = os.getpriority(os.PRIO_PROCESS, 0), _autogroup_nice(os.getpid())
-    good = tmp_path / "good.jpg"
-    good.write_bytes(image_bytes(seed=4))
-
-    async def go():
-        validators = Validators(1, settings_for(GatherOptions()))
-        try:
-            await validators.attach()
-            assert (await validators.check(str(good), "http://x/good.jpg")).status == "ok"
-            pid = validators.workers[0].proc.pid
-            return os.getpriority(os.PRIO_PROCESS, pid), _autogroup_nice(pid)
-        finally:
-            await validators.aclose()
-            validators.kill()
-    nice, group = asyncio.run(go())
-    assert nice == min(19, ours + NICE)
-    assert group in (None, min(19, NICE)) and (group is None) == (our_group is None)
-    assert (os.getpriority(os.PRIO_PROCESS, 0), _autogroup_nice(os.getpid())) == (ours, our_group)

@@ -6,7 +6,11 @@ realistic mix of broken links: 404, 410, 500 then 200, 503, 429 with Retry-After
 the timeout, connection resets, HTML pages, truncated JPEGs, empty bodies, redirects to the
 Flickr placeholder PNG, bodies over the byte cap and PNGs behind .jpg URLs.  Each tool runs as
 a subprocess at the same concurrency against a freshly started site; its wall clock is timed;
-then every file it kept is decoded in full and compared with the placeholder.
+then every file it kept is decoded in full and compared with the placeholder.  The first row,
+"floor", is floor_client.py: a bare client that only requests the URLs in list order at the
+same concurrency (no file, no validation, no redirect): since the run ends only once the last
+hanging URL has timed out, no tool can end sooner, and the report gives the ceiling this puts
+on gather's ratio to img2dataset.
 
     .venv/bin/python benchmarks/bench_gather.py            # 3 repeats, medians
     IMG2DATASET=/path/to/img2dataset .venv/bin/python benchmarks/bench_gather.py
@@ -45,6 +49,7 @@ MIX = {"png": 20, "missing": 60, "gone": 20, "flaky": 20, "down": 10, "busy": 10
 GOOD_KINDS = ("good", "png", "flaky", "busy")  # kinds that end as a decodable photo
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp"}
 LATENCY = 0.020  # seconds the site adds to every request
+FLOOR = "floor: bare HTTP client"  # requests only (floor_client.py): no tool can end sooner
 # kind -> what the site answers at a URL of that kind, given the file the kind serves
 ANSWERS = {
     "good": lambda f: [photo(f)],
@@ -106,6 +111,7 @@ def tool_commands(args, urls, out):
     """name -> argv, all at the same concurrency (``--parallel``)."""
     p, t = str(args.parallel), str(args.timeout)
     commands = {
+        FLOOR: [sys.executable, str(HERE / "floor_client.py"), urls, out, p, t],
         "naive requests pool": [sys.executable, str(HERE / "naive_pool.py"), urls, out, p, t],
         "requests pool + verify_image": [sys.executable, str(HERE / "naive_pool.py"), urls, out,
                                          p, t, "--validate"],
@@ -243,11 +249,16 @@ def main(argv=None):
               "every tool's run slows with it: --workdir /dev/shm)", flush=True)
         commands = tool_commands(args, "{URLS}", "{OUT}")
         if args.only:
-            commands = {k: v for k, v in commands.items() if any(o in k for o in args.only)}
+            commands = {k: v for k, v in commands.items()
+                        if k == FLOOR or any(o in k for o in args.only)}
         for r in range(args.repeats):
             for k, (name, argv_) in enumerate(commands.items()):
                 counts = run_once(name, argv_, routes, work, f"{r}-{k}", args.images)
                 results.setdefault(name, []).append(counts)
+                if name == FLOOR:
+                    print(f"  run {r + 1} {name:<30} {counts['wall_s']:6.2f} s  (requests "
+                          f"only; load {counts['load']:.1f})", flush=True)
+                    continue
                 print(f"  run {r + 1} {name:<30} {counts['wall_s']:6.2f} s  "
                       f"{counts['good_per_s']:6.1f} good/s ({counts['first_per_s']:6.1f} until "
                       f"the {args.images}th)  kept {counts['files']} files: "
@@ -271,12 +282,23 @@ def report(results, first):
     print(f"{'tool':<30} {'wall s':>7} {'URLs/s':>7} {'good/s':>7} {until:>11} {'files':>6}"
           f" {'good':>6} {'broken':>6} {'placeh.':>7}")
     for name, m in med.items():
+        if name == FLOOR:
+            print(f"{name:<30} {m['wall_s']:7.2f} {m['urls_per_s']:7.1f}")
+            continue
         print(f"{name:<30} {m['wall_s']:7.2f} {m['urls_per_s']:7.1f} {m['good_per_s']:7.1f} "
               f"{m['first_per_s']:11.1f} {m['files']:6.0f} {m['good']:6.0f} {m['broken']:6.0f} "
               f"{m['placeholder']:7.0f}")
     ours = results.get("mlimages gather")
     if not ours:
         return
+    floor, img2dataset = results.get(FLOOR), results.get("img2dataset 1.47")
+    if floor and img2dataset:
+        # gather's good images in the floor's wall time: the best ratio any client could show
+        best = [a["good"] / f["wall_s"] / b["good_per_s"]
+                for a, f, b in zip(ours, floor, img2dataset)]
+        print(f"ceiling: gather's good images in the floor's time / img2dataset 1.47: "
+              f"x{statistics.median(best):.2f} (per run {', '.join(f'{x:.2f}' for x in best)}); "
+              f"the floor ends {med[FLOOR]['wall_s']:.2f} s after its launch")
     for base in ("naive requests pool", "requests pool + verify_image", "img2dataset 1.47"):
         if base not in results:
             continue

@@ -249,10 +249,7 @@ class _Server(ThreadingHTTPServer):
 def _handler(site):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        # TCP_NODELAY, as image hosts' servers set it: an answer is two writes (headers, then
-        # body), and with Nagle's algorithm the body's last segment waits for the client's
-        # delayed ACK of the headers (~40 ms on Linux), on top of ``latency``, on every
-        # answer of a kept-alive connection.
+        # TCP_NODELAY as real hosts: else a body waits ~40 ms for the ACK of its headers
         disable_nagle_algorithm = True
 
         def log_message(self, *args):    # keep the demo's and the tests' output readable

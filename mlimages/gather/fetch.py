@@ -95,6 +95,39 @@ class Proxies:
         return self._by_origin[origin]
 
 
+class Closed(Exception):
+    """No new request: the run is stopping (raised by :class:`Slots` once closed)."""
+
+
+class Slots:
+    """The HTTP slots: ``n`` requests in flight, a new one only while the asyncio.Event
+    ``room`` is set (gather's staged bodies waiting for a validator are under
+    ``run.BACKLOG_BYTES``) and never once :meth:`close` is called (:class:`Closed`). An async
+    context manager, held for one attempt (:func:`fetch`)."""
+
+    def __init__(self, n, room):
+        self.free, self.room, self.closed = asyncio.Semaphore(n), room, False
+
+    def close(self):
+        """Refuse every attempt not started yet (those waiting for a slot, or to come)."""
+        self.closed = True
+        self.room.set()
+
+    async def __aenter__(self):
+        while True:
+            await self.room.wait()
+            await self.free.acquire()
+            if self.closed:
+                self.free.release()
+                raise Closed()
+            if self.room.is_set():  # still: it may have closed while this waited for a slot
+                return self
+            self.free.release()
+
+    async def __aexit__(self, *exc):
+        self.free.release()
+
+
 async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
     """GET ``url``; retry transient failures (timeouts, resets, 5xx, 429) with backoff.
 
@@ -106,9 +139,9 @@ async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
             they decode to).
         placeholders (Placeholders or None): a redirect to a known placeholder settles at once.
         proxy (str or None): the proxy URL (see :class:`Proxies`).
-        slots (asynchronous context manager, e.g. asyncio.Semaphore, or None): held during
-            each attempt (not while backing off), so it bounds the requests in flight; the
-            deadline starts once a slot is held.
+        slots (:class:`Slots`, asyncio.Semaphore or None): held during each attempt (not
+            while backing off), so it bounds the requests in flight; the deadline starts once
+            a slot is held.
 
     Returns:
         Fetched

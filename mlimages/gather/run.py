@@ -88,21 +88,26 @@ class Run:
                     timeout=aiohttp.ClientTimeout(total=None)) as session:
                 # A task per request in flight and per staged body waiting for a validator,
                 # so that the HTTP slots stay busy while bodies wait (BACKLOG).
-                self.slots = Slots(self.opts.parallel, self.room)
+                self.slots = fetching.Slots(self.opts.parallel, self.room)
                 queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
                 tasks = [asyncio.create_task(self._worker(queue, session))
                          for _ in range(self.opts.parallel + BACKLOG)]
+                finished = asyncio.gather(*tasks)
                 try:
                     await self._produce(queue, reader)
                     if self.fatal is not None:
                         _drain(queue)
+                    await queue.put(None)  # the end mark: each task puts it back for the next
+                    await asyncio.shield(finished)  # an interrupt here must not cancel them
                 except BaseException:
-                    _drain(queue)  # interrupted: finish what is in flight, leave the rest
+                    # Interrupted, in the producer or after it: finish what is in flight,
+                    # leave the rest.
+                    _drain(queue)
+                    self.slots.close()  # the items tasks hold but have not requested yet
+                    queue.put_nowait(None)
+                    await finished
                     raise
                 finally:
-                    for _ in tasks:
-                        await queue.put(None)
-                    await asyncio.gather(*tasks)
                     await self.validators.aclose()
         self.bar.close()
         if self.fatal is not None:
@@ -148,7 +153,11 @@ class Run:
 
     # ----------------------------------------------------------- settling
     async def _worker(self, queue, session):
-        while (item := await queue.get()) is not None:
+        while True:
+            item = await queue.get()
+            if item is None:
+                queue.put_nowait(None)  # the end mark, back for the next task (its slot is free)
+                return
             if not await self._acquire(item.label):
                 self.skipped["limit"] += 1
                 continue
@@ -157,6 +166,9 @@ class Run:
                     record = await self._settle(item, session)
                 except GatherError as e:  # the folder's fault: stop; the URL stays unsettled
                     self.fatal = self.fatal or e
+                    self.slots.close()
+                    continue
+                except fetching.Closed:  # interrupted before its request: stays unsettled
                     continue
                 except Exception as e:  # the per-item boundary: record what happened, go on
                     log.exception("unexpected failure on %s", item.url)
@@ -274,26 +286,6 @@ class Run:
         self.bar.update()
         if self.peers:
             self.peers.on_record(self, record)
-
-
-class Slots:
-    """The HTTP slots: ``n`` requests in flight, a new one only while ``room`` is set (the
-    staged bodies waiting for a validator are under BACKLOG_BYTES). An async context manager,
-    held for one attempt (:func:`mlimages.gather.fetch.fetch`)."""
-
-    def __init__(self, n, room):
-        self.free, self.room = asyncio.Semaphore(n), room
-
-    async def __aenter__(self):
-        while True:
-            await self.room.wait()
-            await self.free.acquire()
-            if self.room.is_set():  # still: it may have closed while this waited for a slot
-                return self
-            self.free.release()
-
-    async def __aexit__(self, *exc):
-        self.free.release()
 
 
 def _drain(queue):

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from mlimages.errors import MlimagesError
 from mlimages.gather.records import is_transient
 
 MAX_REDIRECTS = 10
@@ -95,8 +96,8 @@ class Proxies:
         return self._by_origin[origin]
 
 
-class Closed(Exception):
-    """No new request: the run is stopping (raised by :class:`Slots` once closed)."""
+class Closed(MlimagesError, RuntimeError):
+    """Internal: the run is stopping, no new request (:class:`Slots`); the URL stays unsettled."""
 
 
 class Slots:
@@ -108,8 +109,7 @@ class Slots:
     def __init__(self, n, room):
         self.free, self.room, self.closed = asyncio.Semaphore(n), room, False
 
-    def close(self):
-        """Refuse every attempt not started yet (those waiting for a slot, or to come)."""
+    def close(self):  # refuse every attempt not started yet (waiting for a slot, or to come)
         self.closed = True
         self.room.set()
 

@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from mlimages.errors import MlimagesError
 from mlimages.gather.records import is_transient
 
 MAX_REDIRECTS = 10
@@ -96,38 +95,6 @@ class Proxies:
         return self._by_origin[origin]
 
 
-class Closed(MlimagesError, RuntimeError):
-    """Internal: the run is stopping, no new request (:class:`Slots`); the URL stays unsettled."""
-
-
-class Slots:
-    """The HTTP slots: ``n`` requests in flight, a new one only while the asyncio.Event
-    ``room`` is set (gather's staged bodies waiting for a validator are under
-    ``run.BACKLOG_BYTES``) and never once :meth:`close` is called (:class:`Closed`). An async
-    context manager, held for one attempt (:func:`fetch`)."""
-
-    def __init__(self, n, room):
-        self.free, self.room, self.closed = asyncio.Semaphore(n), room, False
-
-    def close(self):  # refuse every attempt not started yet (waiting for a slot, or to come)
-        self.closed = True
-        self.room.set()
-
-    async def __aenter__(self):
-        while True:
-            await self.room.wait()
-            await self.free.acquire()
-            if self.closed:
-                self.free.release()
-                raise Closed()
-            if self.room.is_set():  # still: it may have closed while this waited for a slot
-                return self
-            self.free.release()
-
-    async def __aexit__(self, *exc):
-        self.free.release()
-
-
 async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
     """GET ``url``; retry transient failures (timeouts, resets, 5xx, 429) with backoff.
 
@@ -139,9 +106,10 @@ async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
             they decode to).
         placeholders (Placeholders or None): a redirect to a known placeholder settles at once.
         proxy (str or None): the proxy URL (see :class:`Proxies`).
-        slots (:class:`Slots`, asyncio.Semaphore or None): held during each attempt (not
-            while backing off), so it bounds the requests in flight; the deadline starts once
-            a slot is held.
+        slots (:class:`mlimages.gather.slots.Slots`, asyncio.Semaphore or None): held during
+            each attempt (not while backing off), so it bounds the requests in flight; the
+            deadline starts once a slot is held. A ``Slots`` also cuts a backoff short when
+            the run stops (:class:`~mlimages.gather.slots.Closed`).
 
     Returns:
         Fetched
@@ -154,7 +122,7 @@ async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
         result = result._replace(attempts=attempt + 1)
         if not is_transient(result.status) or attempt >= opts.retries or wait is None:
             return result
-        await asyncio.sleep(wait)
+        await getattr(slots, "pause", asyncio.sleep)(wait)  # Slots: cut short by a stop
         attempt += 1
 
 

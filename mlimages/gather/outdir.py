@@ -196,8 +196,11 @@ class OutDir:
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
-        finally:
+        except BaseException:  # e.g. a full disk: no partial file left behind
             os.close(fd)
+            self.discard(tmp)
+            raise
+        os.close(fd)
         return tmp
 
     def stage_file(self, src, link=False):

@@ -20,9 +20,11 @@ from tqdm import tqdm
 
 from mlimages import __version__
 from mlimages.gather import fetch as fetching
+from mlimages.gather.admissions import Admissions
 from mlimages.gather.names import NameRegistry, extension, file_stem, inside
 from mlimages.gather.outdir import record_key
 from mlimages.gather.records import GatherError, Record, is_transient
+from mlimages.gather.slots import Closed, Slots
 
 log = logging.getLogger("mlimages.gather")
 _BATCH = 512
@@ -57,7 +59,6 @@ class Run:
         self.placeholders, self.resize_spec = placeholders, resize_spec
         self.counts, self.skipped, self.kept_bytes = Counter(), Counter(), 0
         self.ok = Counter(past.ok_per_label)
-        self.inflight = Counter()
         self.seen = set()
         self.names = NameRegistry()
         for path, url in past.kept_paths:
@@ -66,13 +67,14 @@ class Run:
         self.proxies = fetching.Proxies(opts.proxy)
         self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
         self.validators, self.peers = validators, peers
-        self.gate = self.slots = self.fatal = None
+        self.slots = self.fatal = None
+        self.admissions = Admissions(opts.limit, peers.size if peers else 1, self._kept)
         self.staged_bytes = 0       # bytes of the staged bodies waiting for a validator
         self.room = None            # set while staged_bytes < BACKLOG_BYTES
 
     async def main(self):
         """Run until every item has settled (each request has a total deadline)."""
-        self.gate, self.room = asyncio.Condition(), asyncio.Event()
+        self.room = asyncio.Event()
         self.room.set()
         connector = aiohttp.TCPConnector(limit=self.opts.parallel,
                                          limit_per_host=self.opts.per_host, ttl_dns_cache=300)
@@ -88,17 +90,18 @@ class Run:
                     timeout=aiohttp.ClientTimeout(total=None)) as session:
                 # A task per request in flight and per staged body waiting for a validator,
                 # so that the HTTP slots stay busy while bodies wait (BACKLOG).
-                self.slots = fetching.Slots(self.opts.parallel, self.room)
+                self.slots = Slots(self.opts.parallel, self.room)
                 queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
                 tasks = [asyncio.create_task(self._worker(queue, session))
                          for _ in range(self.opts.parallel + BACKLOG)]
-                finished = asyncio.gather(*tasks)
+                # return_exceptions: one task's failure must not end the wait for the others
+                finished = asyncio.gather(*tasks, return_exceptions=True)
                 try:
                     await self._produce(queue, reader)
                     if self.fatal is not None:
                         _drain(queue)
                     await queue.put(None)  # the end mark: each task puts it back for the next
-                    await asyncio.shield(finished)  # an interrupt here must not cancel them
+                    failures = await asyncio.shield(finished)  # an interrupt must not cancel
                 except BaseException:
                     # Interrupted, in the producer or after it: finish what is in flight,
                     # leave the rest.
@@ -109,6 +112,9 @@ class Run:
                     raise
                 finally:
                     await self.validators.aclose()
+                for failure in failures:
+                    if isinstance(failure, BaseException):
+                        raise failure
         self.bar.close()
         if self.fatal is not None:
             raise self.fatal
@@ -158,49 +164,33 @@ class Run:
             if item is None:
                 queue.put_nowait(None)  # the end mark, back for the next task (its slot is free)
                 return
-            if not await self._acquire(item.label):
+            if not await self.admissions.acquire(item.label):
                 self.skipped["limit"] += 1
                 continue
             try:
                 try:
                     record = await self._settle(item, session)
                 except GatherError as e:  # the folder's fault: stop; the URL stays unsettled
-                    self.fatal = self.fatal or e
-                    self.slots.close()
+                    self._stop(e)
                     continue
-                except fetching.Closed:  # interrupted before its request: stays unsettled
+                except Closed:  # interrupted before its request: stays unsettled
                     continue
                 except Exception as e:  # the per-item boundary: record what happened, go on
                     log.exception("unexpected failure on %s", item.url)
                     record = Record.failed(item, "error", f"{type(e).__name__}: {e}")
-                self._finish(record)  # counts the success before the limit gate reopens
+                try:
+                    self._finish(record)  # counts the success before the limit gate reopens
+                except OSError as e:  # the manifest cannot be written (disk full): stop
+                    self._stop(GatherError(f"cannot write {self.out.manifest}: "
+                                           f"{e.strerror or e}; free some space and run the "
+                                           "same command again to resume"))
             finally:
-                await self._release(item.label)
+                await self.admissions.release(item.label)
 
-    async def _acquire(self, label):
-        """With --limit: wait until this label may have one more request in flight.
-
-        Alone, a run keeps at most ``limit - kept`` requests of a label in flight.  As one of
-        N ranks, at most 1/N of that (but always one): every rank may be doing the same, and
-        the other ranks' counts arrive late (``relay.INTERVAL``).
-        """
-        if not self.opts.limit:
-            return True
-        limit, ranks = self.opts.limit, self.peers.size if self.peers else 1
-        async with self.gate:
-            await self.gate.wait_for(
-                lambda: self._kept(label) >= limit or
-                self._kept(label) + self.inflight[label] * ranks < limit)
-            if self._kept(label) >= limit:
-                return False
-            self.inflight[label] += 1
-            return True
-
-    async def _release(self, label):
-        if self.opts.limit:
-            async with self.gate:
-                self.inflight[label] -= 1
-                self.gate.notify_all()
+    def _stop(self, error):
+        """The folder is at fault: end the run (no new request), then raise ``error``."""
+        self.fatal = self.fatal or error
+        self.slots.close()
 
     async def _settle(self, item, session):
         start = time.monotonic()
@@ -230,6 +220,9 @@ class Run:
         self._staged(size)
         try:
             verdict = await self.validators.check(tmp, item.url)
+        except BaseException:
+            self.out.discard(tmp)
+            raise
         finally:
             self._staged(-size)
         if verdict.status != "ok":

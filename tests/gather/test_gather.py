@@ -364,6 +364,7 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_a_consistent_folder(slow_s
     assert "Traceback" not in err, err
     # Every request the site saw was finished and recorded, none cut off (a list shorter than
     # gather's tasks is all queued at once: the interrupt meets the run past its producer).
+    # This site never fails transiently: a URL waiting for a retry would stay unsettled.
     assert {site.url(path) for path in site.hits} <= set(read_manifest(out))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["completed"] is False and summary["this_run"]["ok"] < 80
@@ -395,3 +396,49 @@ def test_a_full_backlog_holds_new_requests_and_every_url_still_settles(site, tmp
     assert [r["status"] for r in records.values()] == ["ok"] * 12
     assert staged[-1] == 0 and len(staged) == 24
     assert 0 < max(staged) <= 3 * max(len(b) for b in bodies)
+
+
+@pytest.mark.slow
+def test_ctrl_c_does_not_wait_out_a_retry_backoff(slow_site, tmp_path):
+    # A 429 asking for 50 s: after a Ctrl-C nothing new may start, so waiting the 50 s out
+    # would only delay the end (a service manager's stop timeout is often 90 s).
+    site = slow_site
+    busy = site.add("/busy.jpg", Answer(429, headers={"Retry-After": "50"}))
+    urls = [busy] + [site.add(f"/c/{i}.jpg", Answer(200, image_bytes(seed=i)))
+                     for i in range(40)]
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "mlimages", "gather", "--urls",
+           write_list(tmp_path / "urls.txt", urls), "--out", str(out), "--parallel", "2",
+           "--retries", "1", "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while (not site.hits["/busy.jpg"] or len(kept_files(out) if out.exists() else []) < 3) \
+            and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)  # a hang guard, far below the 50 s
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert site.hits["/busy.jpg"] == 1 and busy not in read_manifest(out)  # left for the resume
+    assert_manifest_matches_folder(out)
+
+
+def test_a_manifest_that_cannot_grow_stops_the_run_with_the_reason(site, tmp_path):
+    # A real write failure (RLIMIT_FSIZE: every file of the process is capped at 4 KB, so the
+    # images cannot be staged and, after a few lines, the manifest cannot grow): the run must
+    # end with one line naming the manifest, not hang nor print tracebacks.
+    import resource
+
+    def capped():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+    urls = [site.add(f"/f/{i}.jpg", Answer(200, image_bytes((120, 90), seed=i)))
+            for i in range(60)]
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [sys.executable, "-m", "mlimages", "gather", "--urls",
+         write_list(tmp_path / "urls.txt", urls), "--out", str(out), "--parallel", "4",
+         "--quiet"], capture_output=True, text=True, timeout=120, preexec_fn=capped)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert "manifest.jsonl" in done.stderr and "free some space" in done.stderr, done.stderr
+    assert not list((out / ".gather-tmp").glob("*.part")) if (out / ".gather-tmp").exists() \
+        else True

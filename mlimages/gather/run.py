@@ -28,12 +28,6 @@ from mlimages.gather.slots import Closed, Slots
 
 log = logging.getLogger("mlimages.gather")
 _BATCH = 512
-# Bodies fetched and staged that may wait for a validator, beyond the requests in flight, and
-# their bytes: the HTTP side runs ahead of validation, which catches up while requests wait on
-# slow hosts (as at a run's end, on the timeouts); past either bound no new request starts
-# (benchmarks/RESULTS.md, 2026-12-03).
-BACKLOG = 1024
-BACKLOG_BYTES = 256 << 20
 
 
 class Run:
@@ -69,13 +63,9 @@ class Run:
         self.validators, self.peers = validators, peers
         self.slots = self.fatal = None
         self.admissions = Admissions(opts.limit, peers.size if peers else 1, self._kept)
-        self.staged_bytes = 0       # bytes of the staged bodies waiting for a validator
-        self.room = None            # set while staged_bytes < BACKLOG_BYTES
 
     async def main(self):
         """Run until every item has settled (each request has a total deadline)."""
-        self.room = asyncio.Event()
-        self.room.set()
         connector = aiohttp.TCPConnector(limit=self.opts.parallel,
                                          limit_per_host=self.opts.per_host, ttl_dns_cache=300)
         headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
@@ -88,12 +78,13 @@ class Run:
             async with aiohttp.ClientSession(
                     connector=connector, headers=headers, cookie_jar=aiohttp.DummyCookieJar(),
                     timeout=aiohttp.ClientTimeout(total=None)) as session:
-                # A task per request in flight and per staged body waiting for a validator,
-                # so that the HTTP slots stay busy while bodies wait (BACKLOG).
-                self.slots = Slots(self.opts.parallel, self.room)
+                # Twice as many workers as requests in flight: while half wait for their
+                # bodies to be validated, the HTTP slots stay busy with the other half (more
+                # measured no faster: benchmarks/RESULTS.md, 2026-12-03).
+                self.slots = Slots(self.opts.parallel)
                 queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
                 tasks = [asyncio.create_task(self._worker(queue, session))
-                         for _ in range(self.opts.parallel + BACKLOG)]
+                         for _ in range(2 * self.opts.parallel)]
                 # return_exceptions: one task's failure must not end the wait for the others
                 finished = asyncio.gather(*tasks, return_exceptions=True)
                 try:
@@ -209,7 +200,7 @@ class Run:
                 except OSError as e:
                     tmp, record = None, Record.failed(item, "write_error", f"{e.strerror or e}",
                                                       bytes=size)
-                got = None  # while it waits for a validator, the file holds the body, not memory
+                got = None  # while it waits for a validator, the file holds the body
                 if tmp is not None:
                     record = await self._keep(item, tmp, size)
         record.elapsed = round(time.monotonic() - start, 3)
@@ -217,14 +208,11 @@ class Run:
 
     async def _keep(self, item, tmp, size):
         """Validate (in a worker process), name and store one staged body."""
-        self._staged(size)
         try:
             verdict = await self.validators.check(tmp, item.url)
         except BaseException:
             self.out.discard(tmp)
             raise
-        finally:
-            self._staged(-size)
         if verdict.status != "ok":
             self.out.discard(tmp)
             return Record.failed(item, verdict.status, verdict.reason, bytes=size,
@@ -245,14 +233,6 @@ class Run:
             self.kept_sha1.pop(verdict.sha1, None)
             return Record.failed(item, "write_error", f"{path}: {e.strerror or e}", bytes=size)
         return Record(item.url, item.id, item.label, "ok", "", size, path, verdict.sha1)
-
-    def _staged(self, change):
-        """Count ``change`` bytes into the backlog; new requests wait while it is full."""
-        self.staged_bytes += change
-        if self.staged_bytes < BACKLOG_BYTES:
-            self.room.set()
-        else:
-            self.room.clear()
 
     def _claim(self, item, verdict):
         """A file name for a kept image, or None if it would not be safe."""

@@ -1,9 +1,8 @@
 """The HTTP slots of a gather run: how many requests are in flight, and when none may start.
 
 A run holds a slot for each attempt (:func:`mlimages.gather.fetch.fetch`). No attempt starts
-while the run's validation backlog is full (``run.BACKLOG_BYTES``), and none once the run is
-stopping (an interrupt, a folder error): those raise :class:`Closed`, as does a backoff cut
-short by the stop, and the URL stays unsettled for the next run.
+once the run is stopping (an interrupt, a folder error): it raises :class:`Closed`, as does a
+backoff cut short by the stop, and the URL stays unsettled for the next run.
 """
 
 import asyncio
@@ -16,13 +15,12 @@ class Closed(MlimagesError, RuntimeError):
 
 
 class Slots:
-    """The HTTP slots: ``n`` requests in flight, a new one only while the asyncio.Event
-    ``room`` is set (gather's staged bodies waiting for a validator are under
-    ``run.BACKLOG_BYTES``) and never once :meth:`close` is called (:class:`Closed`). An async
-    context manager, held for one attempt (:func:`mlimages.gather.fetch.fetch`)."""
+    """The HTTP slots: ``n`` requests in flight, none started once :meth:`close` is called
+    (:class:`Closed`). An async context manager, held for one attempt
+    (:func:`mlimages.gather.fetch.fetch`)."""
 
-    def __init__(self, n, room):
-        self.free, self.room, self.stopping = asyncio.Semaphore(n), room, asyncio.Event()
+    def __init__(self, n):
+        self.free, self.stopping = asyncio.Semaphore(n), asyncio.Event()
 
     @property
     def closed(self):
@@ -30,7 +28,6 @@ class Slots:
 
     def close(self):  # refuse every attempt not started yet (waiting for a slot, or to come)
         self.stopping.set()
-        self.room.set()
 
     async def pause(self, seconds):
         """Sleep ``seconds`` before a retry; :class:`Closed` at once if closed meanwhile."""
@@ -42,15 +39,11 @@ class Slots:
         raise Closed()
 
     async def __aenter__(self):
-        while True:
-            await self.room.wait()
-            await self.free.acquire()
-            if self.closed:
-                self.free.release()
-                raise Closed()
-            if self.room.is_set():  # still: it may have closed while this waited for a slot
-                return self
+        await self.free.acquire()
+        if self.closed:  # closed while this waited for a slot
             self.free.release()
+            raise Closed()
+        return self
 
     async def __aexit__(self, *exc):
         self.free.release()

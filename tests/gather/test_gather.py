@@ -375,27 +375,29 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_a_consistent_folder(slow_s
     assert len(records) == 80 and all(r["status"] == "ok" for r in records.values())
 
 
-def test_a_full_backlog_holds_new_requests_and_every_url_still_settles(site, tmp_path,
-                                                                        monkeypatch):
-    # With a budget of one byte every staged body fills the backlog: a request may start only
-    # while it is empty, so at most `parallel` bodies (those already in flight) are staged at
-    # once, and the run must neither stall nor lose a URL.
-    from mlimages.gather import run as gather_run
-    bodies = [image_bytes((60 + i, 40), seed=30 + i) for i in range(12)]
-    urls = [site.add(f"/b/{i}.jpg", Answer(200, body)) for i, body in enumerate(bodies)]
-    monkeypatch.setattr(gather_run, "BACKLOG_BYTES", 1)
-    staged, counted = [], gather_run.Run._staged
-
-    def watch(self, change):
-        counted(self, change)
-        staged.append(self.staged_bytes)
-    monkeypatch.setattr(gather_run.Run, "_staged", watch)
-    gather(SourceOptions(urls=write_list(tmp_path / "urls.txt", urls)), tmp_path / "out",
-           GatherOptions(parallel=3, **FAST))
-    records = assert_manifest_matches_folder(tmp_path / "out")
-    assert [r["status"] for r in records.values()] == ["ok"] * 12
-    assert staged[-1] == 0 and len(staged) == 24
-    assert 0 < max(staged) <= 3 * max(len(b) for b in bodies)
+def test_ctrl_c_after_the_whole_list_is_taken_finishes_the_started_requests_only(site,
+                                                                                  tmp_path):
+    # 12 URLs, 8 slots, 16 tasks: the producer is done at once, so the interrupt meets the run
+    # while it waits for its tasks. The 8 slow requests started must finish and be recorded;
+    # the 4 URLs still waiting for a slot must not be requested (left for the resume).
+    slow = [site.add(f"/slow/{i}.jpg", Answer(200, image_bytes(seed=i), delay=1.5))
+            for i in range(8)]
+    fast = [site.add(f"/fast/{i}.jpg", Answer(200, image_bytes(seed=20 + i))) for i in range(4)]
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlimages", "gather", "--urls",
+         write_list(tmp_path / "urls.txt", slow + fast), "--out", str(out), "--parallel", "8",
+         "--per-host", "8", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while sum(site.hits[f"/slow/{i}.jpg"] for i in range(8)) < 8 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    records = assert_manifest_matches_folder(out)
+    assert sorted(r["url"] for r in records.values()) == sorted(slow)
+    assert all(r["status"] == "ok" for r in records.values())
+    assert not any(site.hits[f"/fast/{i}.jpg"] for i in range(4))
 
 
 @pytest.mark.slow

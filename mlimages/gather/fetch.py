@@ -10,7 +10,6 @@ asyncio + aiohttp rather than requests in threads (the measurements: benchmarks/
 
 import asyncio
 import concurrent.futures
-import contextlib
 import email.utils
 import re
 import time
@@ -22,6 +21,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from mlimages.gather.records import is_transient
+from mlimages.gather.slots import Slots
 
 MAX_REDIRECTS = 10
 MAX_WAIT = 60.0   # the longest backoff or Retry-After we sleep; a longer Retry-After settles
@@ -106,23 +106,23 @@ async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
             they decode to).
         placeholders (Placeholders or None): a redirect to a known placeholder settles at once.
         proxy (str or None): the proxy URL (see :class:`Proxies`).
-        slots (:class:`mlimages.gather.slots.Slots`, asyncio.Semaphore or None): held during
-            each attempt (not while backing off), so it bounds the requests in flight; the
-            deadline starts once a slot is held. A ``Slots`` also cuts a backoff short when
-            the run stops (:class:`~mlimages.gather.slots.Closed`).
+        slots (:class:`mlimages.gather.slots.Slots` or None: one slot of its own): held
+            during each attempt (not while backing off), so it bounds the requests in flight;
+            the deadline starts once a slot is held. Once they are closed (the run stops), no
+            attempt starts and a backoff ends at once (:class:`~mlimages.gather.slots.Closed`).
 
     Returns:
         Fetched
     """
     attempt = 0
-    slots = slots or contextlib.nullcontext()
+    slots = slots or Slots(1)
     while True:
         async with slots:
             result, wait = await _attempt(session, url, opts, placeholders, proxy, attempt)
         result = result._replace(attempts=attempt + 1)
         if not is_transient(result.status) or attempt >= opts.retries or wait is None:
             return result
-        await getattr(slots, "pause", asyncio.sleep)(wait)  # Slots: cut short by a stop
+        await slots.pause(wait)
         attempt += 1
 
 

@@ -194,20 +194,17 @@ class Run:
             if got.status != "ok":
                 record = Record.failed(item, got.status, got.reason)
             else:
-                size = len(got.body)
-                try:
-                    tmp = self.out.stage(got.body)
-                except OSError as e:
-                    tmp, record = None, Record.failed(item, "write_error", f"{e.strerror or e}",
-                                                      bytes=size)
-                got = None  # while it waits for a validator, the file holds the body
-                if tmp is not None:
-                    record = await self._keep(item, tmp, size)
+                record = await self._keep(item, got.body)
         record.elapsed = round(time.monotonic() - start, 3)
         return record
 
-    async def _keep(self, item, tmp, size):
-        """Validate (in a worker process), name and store one staged body."""
+    async def _keep(self, item, body):
+        """Validate (in a worker process), name and store one body."""
+        size = len(body)
+        try:
+            tmp = self.out.stage(body)
+        except OSError as e:
+            return Record.failed(item, "write_error", f"{e.strerror or e}", bytes=size)
         try:
             verdict = await self.validators.check(tmp, item.url)
         except BaseException:

@@ -120,8 +120,9 @@ class Engine:
         t = numpy.empty(count, numpy.int32)
         attempts = [0] * count
         try:
-            todo = [self._usable(plan, slot, int(i), attempts)
-                    for slot, i in enumerate(plan.indices)]
+            todo = list(enumerate(plan.indices.tolist()))
+            if self.record.bad:
+                todo = [self._usable(plan, slot, i, attempts) for slot, i in todo]
             while todo:
                 parts = self._parts(todo)
                 jobs = [asyncio.wrap_future(self._submit(x, t, plan, part, shared))
@@ -196,8 +197,8 @@ class Engine:
         """Worker thread: its child reads and preprocesses ``part`` into the shared batch;
         the thread fills ``t``; returns the failures."""
         crops = plan.crops
-        items = [(slot, index, int(crops.tops[slot]), int(crops.lefts[slot]),
-                  bool(crops.flips[slot])) for slot, index in part]
+        tops, lefts, flips = crops.tops.tolist(), crops.lefts.tolist(), crops.flips.tolist()
+        items = [(slot, index, tops[slot], lefts[slot], flips[slot]) for slot, index in part]
         failed = job.worker.call(job, shared, t.shape + self.mean.shape[:1] + (self.crop,) * 2,
                                  self.dtype, items)
         bad = {slot for slot, _, _ in failed}

@@ -16,6 +16,7 @@ fails the item it was on as ``crashed``; the thread starts a fresh child for its
 
 import mmap
 import os
+import select
 import signal
 import threading
 import time
@@ -140,6 +141,7 @@ class ProcessWorker(_Worker):
     def __init__(self, jobs, prefix, child_args):
         super().__init__(jobs, prefix)
         self.child_args, self.child, self.conn, self.progress = child_args, None, None, None
+        self.poller = None  # select.poll over the child's pipe and its sentinel
         self._child_lock = threading.Lock()
 
     def _spawn(self):
@@ -154,6 +156,11 @@ class ProcessWorker(_Worker):
         finally:
             theirs.close()
         self.child = child  # only once started: _kill() needs a started process
+        # One poll object per child: Connection.poll() and Process.is_alive() build a
+        # selector on every call, two or more a job (1/6 of the worker threads' CPU time).
+        self.poller = select.poll()
+        for fd in (self.conn.fileno(), child.sentinel):
+            self.poller.register(fd, select.POLLIN)
 
     def call(self, job, buffer, shape, dtype, items):
         """Have the child read ``items`` ((slot, index, top, left, flip)) into ``buffer`` (a
@@ -166,8 +173,10 @@ class ProcessWorker(_Worker):
             Stalled: the worker was retired as stalled meanwhile (the child is dead).
             Crashed: the child died.
         """
-        if self.child is not None and not self.child.is_alive():
-            self._kill()  # died between jobs (the OOM killer?): start a fresh one
+        if self.child is not None and self._polled(0):
+            # Between jobs nothing is due from the child: its pipe or sentinel is readable
+            # only once it has died (the OOM killer?). Start a fresh one.
+            self._kill()
         if self.child is None:
             self._spawn()
         first = buffer.key not in self.mapped
@@ -201,10 +210,16 @@ class ProcessWorker(_Worker):
         return value
 
     def _ready(self):
-        """Whether the child's reply (or its end) is there, after waiting up to _POLL s."""
+        """Whether the child's reply (or its end) is there, after waiting up to _POLL s.
+
+        A pipe closed meanwhile by retire() (the watchdog's thread) reads as ready: recv()
+        then fails, and call() sees the worker retired."""
+        return self._polled(_POLL)
+
+    def _polled(self, seconds):
         try:
-            return self.conn.poll(_POLL)
-        except OSError:  # closed by retire() in the watchdog's thread: recv() says so
+            return bool(self.poller.poll(seconds * 1000))
+        except (OSError, ValueError):
             return True
 
     def retire(self):

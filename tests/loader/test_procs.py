@@ -79,3 +79,22 @@ def test_batches_kept_by_the_consumer_are_never_overwritten(tmp_path):
             np.testing.assert_array_equal(view, copy)
     for view, copy in zip(kept, copies):  # still readable after finalize()
         np.testing.assert_array_equal(view, copy)
+
+
+def test_a_child_that_died_between_jobs_is_replaced_without_blaming_an_image(tmp_path):
+    root = tmp_path / "images"
+    for i in range(4):
+        write_image(root / f"{i}.png", size=(12, 12), seed=i)
+    listed = listfile.write_list(tmp_path / "l.txt",
+                                 [listfile.Entry(f"{i}.png", i) for i in range(4)])
+    with BatchLoader(listed, root, None, 10, 4, train=False, repeat=False, size=12,
+                     workers=1, prefetch=1, processes=True) as loader:
+        first = next(loader)
+        (child,) = multiprocessing.active_children()  # idle: nothing more to load
+        os.kill(child.pid, signal.SIGKILL)
+        child.join(10)
+        loader.reset()
+        again = next(loader)
+        assert loader.failures == []
+        np.testing.assert_array_equal(again.x, first.x)
+        assert again.t.tolist() == [0, 1, 2, 3]

@@ -157,7 +157,8 @@ class ProcessWorker(_Worker):
             theirs.close()
         self.child = child  # only once started: _kill() needs a started process
         # One poll object per child: Connection.poll() and Process.is_alive() build a
-        # selector on every call, two or more a job (1/6 of the worker threads' CPU time).
+        # selector on every call, two or more a job: a quarter of the worker threads' CPU
+        # time (benchmarks/RESULTS.md, 2026-12-03 07:26).
         self.poller = select.poll()
         for fd in (self.conn.fileno(), child.sentinel):
             self.poller.register(fd, select.POLLIN)

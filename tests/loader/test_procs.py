@@ -60,12 +60,18 @@ def test_a_dead_child_fails_its_item_as_crashed_and_the_batch_completes(tmp_path
     assert multiprocessing.active_children() == []
 
 
-def test_batches_kept_by_the_consumer_are_never_overwritten(tmp_path):
+def _labelled_images(tmp_path, count, suffix, side):
+    """``count`` images ``{i}{suffix}`` of ``side`` pixels, image i labelled i: (list, root)."""
     root = tmp_path / "images"
-    for i in range(10):
-        write_image(root / f"{i}.jpg", size=(14, 14), seed=i)
+    for i in range(count):
+        write_image(root / f"{i}{suffix}", size=(side, side), seed=i)
     listed = listfile.write_list(tmp_path / "l.txt",
-                                 [listfile.Entry(f"{i}.jpg", i) for i in range(10)])
+                                 [listfile.Entry(f"{i}{suffix}", i) for i in range(count)])
+    return listed, root
+
+
+def test_batches_kept_by_the_consumer_are_never_overwritten(tmp_path):
+    listed, root = _labelled_images(tmp_path, 10, ".jpg", 14)
     kept, copies = [], []
     with BatchLoader(listed, root, None, 12, 4, seed=2, size=14, workers=2,
                      prefetch=2, processes=True) as loader:
@@ -82,11 +88,7 @@ def test_batches_kept_by_the_consumer_are_never_overwritten(tmp_path):
 
 
 def test_a_child_that_died_between_jobs_is_replaced_without_blaming_an_image(tmp_path):
-    root = tmp_path / "images"
-    for i in range(4):
-        write_image(root / f"{i}.png", size=(12, 12), seed=i)
-    listed = listfile.write_list(tmp_path / "l.txt",
-                                 [listfile.Entry(f"{i}.png", i) for i in range(4)])
+    listed, root = _labelled_images(tmp_path, 4, ".png", 12)
     with BatchLoader(listed, root, None, 10, 4, train=False, repeat=False, size=12,
                      workers=1, prefetch=1, processes=True) as loader:
         first = next(loader)

@@ -192,7 +192,7 @@ class ProcessWorker(_Worker):
                 self.mapped.add(buffer.key)
         except OSError:
             raise Crashed(0, self._kill()) from None
-        while not self._ready():
+        while not self._polled(_POLL):
             if self.retired or job.abandoned:
                 self._kill()
                 raise Stalled(job.item, 0.0)
@@ -210,14 +210,10 @@ class ProcessWorker(_Worker):
             raise value
         return value
 
-    def _ready(self):
-        """Whether the child's reply (or its end) is there, after waiting up to _POLL s.
-
+    def _polled(self, seconds):
+        """Whether the child's reply (or its end) is there, after waiting up to ``seconds``.
         A pipe closed meanwhile by retire() (the watchdog's thread) reads as ready: recv()
         then fails, and call() sees the worker retired."""
-        return self._polled(_POLL)
-
-    def _polled(self, seconds):
         try:
             return bool(self.poller.poll(seconds * 1000))
         except (OSError, ValueError):

@@ -1,0 +1,118 @@
+"""Benchmark: where one image's CPU time goes in the loader's worker, against Pillow's decode.
+
+The loader's first target (issue 17) compares its images/s with Pillow decoding the same files
+in as many processes as cores (``bench_loader.py``, row "pillow decode, processes": open → RGB →
+array). This script splits a worker process's work on one image into its steps and times each
+(``time.thread_time``), in one process, over the 256x256 set of ``make bench-data`` in a random
+order, the outputs written into rotating batch buffers as large as the loader's (so they are
+out of cache when written, as in the loader):
+
+* the limit's own work: ``bench_loader._decode``;
+* the loader's: ``open_image`` (the decode with every guard of ``mlimages.image``),
+  ``chw_array`` (the image as planes), ``crop_view`` (the window, mirrored for half of the
+  images) and ``normalize`` (cast to float32, subtract the mean's window, scale): the float32
+  batches; ``crop_into`` in place of the last two: the uint8 batches of ``normalize="device"``.
+
+The two decodes of an image take turns going first (the second finds the file's bytes in the
+cache). Printed: the median of ``--rounds`` rounds per step, the sums, the ratio to the limit
+that the loader would reach if its parent process cost nothing, and how much a float32 image
+would have to lose for 0.8x. ``bench_loader.py`` gives the parent's share (CPU per image handed
+out, all processes).
+
+Usage: PYTHONPATH=. .venv/bin/python benchmarks/loader_budget.py --data bench-data
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy
+
+from bench_loader import _decode
+from mlimages.image import ImageSpec, open_image
+from mlimages.loader import DEFAULT_RESIZE
+from mlimages.loader.cache import chw_array
+from mlimages.loader.transforms import crop_into, crop_view, normalize
+from mlimages.mean import MeanOptions, compute_mean
+
+STEPS = ("pillow decode (the limit)", "open_image", "chw_array", "crop_view", "normalize",
+         "crop_into (uint8)")
+BUFFERS = 10  # batch buffers in rotation: the loader's default prefetch (8) + 2
+
+
+def one_round(paths, mean, crop, batch, rng):
+    """CPU µs per image of each step of ``STEPS`` over ``paths`` in a random order."""
+    spent = dict.fromkeys(STEPS, 0.0)
+    channels, size = mean.shape[0], mean.shape[-1]
+    # Written once here: the loader reuses its buffers, so their pages are no longer faulted in.
+    floats = numpy.full((BUFFERS, batch, channels, crop, crop), 0, numpy.float32)
+    bytes_ = numpy.full((BUFFERS, batch, channels, crop, crop), 0, numpy.uint8)
+    spec = ImageSpec(size=size, resize=DEFAULT_RESIZE)
+    for k, i in enumerate(rng.permutation(len(paths))):
+        top, left = (int(v) for v in rng.integers(0, size - crop + 1, 2))
+        flip = bool(rng.random() < 0.5)
+        slot = (k // batch) % BUFFERS, k % batch
+        if k % 2:
+            spent[STEPS[0]] += _timed(_decode, paths[i])
+        marks = [time.thread_time()]
+        image = open_image(paths[i], spec, name=paths[i])
+        marks.append(time.thread_time())
+        chw = chw_array(image)
+        marks.append(time.thread_time())
+        window = crop_view(chw, top, left, flip, crop)
+        marks.append(time.thread_time())
+        normalize(floats[slot], window, mean, top, left)
+        marks.append(time.thread_time())
+        crop_into(bytes_[slot], chw, top, left, flip, crop)
+        marks.append(time.thread_time())
+        if not k % 2:
+            spent[STEPS[0]] += _timed(_decode, paths[i])
+        for step, (a, b) in zip(STEPS[1:], zip(marks, marks[1:])):
+            spent[step] += b - a
+    return {step: seconds * 1e6 / len(paths) for step, seconds in spent.items()}
+
+
+def _timed(function, *args):
+    start = time.thread_time()
+    function(*args)
+    return time.thread_time() - start
+
+
+def report(steps):
+    """The steps' medians, their sums, and what they allow."""
+    for step, us in steps.items():
+        print(f"  {step:34s} {us:7.1f}")
+    limit = steps[STEPS[0]]
+    floats = sum(steps[s] for s in STEPS[1:5])
+    uint8 = sum(steps[s] for s in STEPS[1:3]) + steps["crop_into (uint8)"]
+    print(f"float32 batches: {floats:.1f} µs per image, limit / ours {limit / floats:.2f}x; "
+          f"0.8x needs <= {limit / 0.8:.1f} µs ({floats - limit / 0.8:+.1f} µs to lose, "
+          "before the parent's share)")
+    print(f"uint8 batches:   {uint8:.1f} µs per image, limit / ours {limit / uint8:.2f}x")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", default="bench-data", help="folder made by make_bench_data.py")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--crop", type=int, default=227)
+    parser.add_argument("--batch", type=int, default=32)
+    args = parser.parse_args(argv)
+    data = Path(args.data)
+    list_file, root = data / "photos256.txt", data / "photos256"
+    if not list_file.exists():
+        sys.exit(f"{list_file} not found: run `make bench-data` first")
+    mean = compute_mean(list_file, root, MeanOptions(size=256), progress=False).mean
+    paths = [str(root / line.split()[0]) for line in list_file.read_text().splitlines()]
+    print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), f"{len(paths)} images, crop {args.crop}, "
+          f"{args.rounds} rounds, one process, CPU µs per image")
+    rounds = [one_round(paths, mean, args.crop, args.batch, numpy.random.default_rng(r))
+              for r in range(args.rounds)]
+    report({step: statistics.median(r[step] for r in rounds) for step in rounds[0]})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

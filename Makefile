@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.mlimages-installed
 
-.PHONY: setup test demo bench bench-data bench-torch bench-mean bench-loader bench-train bench-cpu-train bench-audit bench-gather gpu-wheels gpu-check-dry clean
+.PHONY: setup test demo bench bench-data bench-torch bench-mean bench-loader bench-loader-budget bench-train bench-cpu-train bench-audit bench-gather gpu-wheels gpu-check-dry clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,10 @@ bench-torch:
 bench-loader: $(STAMP) bench-data
 	TORCH_PYTHON=$(BENCH_VENV)/bin/python $(PY) benchmarks/bench_loader.py --data $(BENCH_DATA) --repeat 3
 
+# One loader worker's CPU per image, step by step, beside the Pillow decode limit's own work.
+bench-loader-budget: $(STAMP) bench-data
+	$(PY) benchmarks/loader_budget.py --data $(BENCH_DATA) --rounds 5
+
 # AlexNet training steps: the loader pipeline against the same batches in memory.
 bench-train: $(STAMP)
 	$(PY) benchmarks/bench_train.py
@@ -71,7 +75,7 @@ bench-gather: $(STAMP)
 	    $(IMG2DATASET_VENV)/bin/python -m pip install -q --disable-pip-version-check 'img2dataset==1.47.0'; }
 	$(PY) benchmarks/bench_gather.py --img2dataset $(IMG2DATASET_VENV)/bin/img2dataset --data $(BENCH_DATA)/gather --repeats 3
 
-bench: bench-mean bench-loader bench-train bench-cpu-train bench-audit bench-gather
+bench: bench-mean bench-loader bench-loader-budget bench-train bench-cpu-train bench-audit bench-gather
 
 # The GPU machine's run (benchmarks/gpu_check.sh): the wheels it installs, built here.
 # chainer and mlimages are pure Python; mpich and mpi4py give it `mpiexec` for ChainerMN; the

@@ -14,7 +14,7 @@ setup: $(STAMP)
 # An editable install compiles no bytecode (a regular one does), and where
 # PYTHONDONTWRITEBYTECODE is set nothing writes it later: without compileall every command
 # would compile the package again (0.05-0.1 s of start-up).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml mlimages/loader/_native.c
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip 'setuptools>=77,<81' wheel
 	$(PY) -m pip install -q --disable-pip-version-check --no-build-isolation 'chainer==7.8.1'
@@ -78,7 +78,8 @@ bench-gather: $(STAMP)
 bench: bench-mean bench-loader bench-loader-budget bench-train bench-cpu-train bench-audit bench-gather
 
 # The GPU machine's run (benchmarks/gpu_check.sh): the wheels it installs, built here.
-# chainer and mlimages are pure Python; mpich and mpi4py give it `mpiexec` for ChainerMN; the
+# chainer is pure Python; mlimages' wheel carries the loader's compiled loop for any CPython
+# >= 3.11 on x86-64 Linux (abi3); mpich and mpi4py give it `mpiexec` for ChainerMN; the
 # export's onnx pin (read from pyproject.toml) replaces the newer onnx that machine has.
 GPU_WHEELS ?= .whl
 GPU_PY     ?= 3.12

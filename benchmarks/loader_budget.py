@@ -9,14 +9,15 @@ out of cache when written, as in the loader):
 
 * the limit's own work: ``bench_loader._decode``;
 * the loader's: ``open_image`` (the decode with every guard of ``mlimages.image``),
-  ``chw_array`` (the image as planes), ``crop_view`` (the window, mirrored for half of the
-  images) and ``normalize`` (cast to float32, subtract the mean's window, scale): the float32
-  batches; ``crop_into`` in place of the last two: the uint8 batches of ``normalize="device"``.
+  ``chw_array`` (the image as planes), then for float32 batches ``place`` (the window, mirrored
+  for half of the images, minus the mean's window, scaled: the compiled single pass of
+  ``mlimages.loader.native`` where it is built) and, for comparison, the NumPy path it replaces
+  (``crop_view``, then ``normalize``: cast, subtract, scale); for the uint8 batches of
+  ``normalize="device"``, ``crop_into``.
 
 The two decodes of an image take turns going first (the second finds the file's bytes in the
 cache). Printed: the median of ``--rounds`` rounds per step, the sums, the ratio to the limit
-that the loader would reach if its parent process cost nothing, and how much a float32 image
-would have to lose for 0.8x. ``bench_loader.py`` gives the parent's share (CPU per image handed
+that the loader would reach if its parent process cost nothing, and the distance to 0.8x. ``bench_loader.py`` gives the parent's share (CPU per image handed
 out, all processes).
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/loader_budget.py --data bench-data
@@ -34,17 +35,22 @@ from bench_loader import _decode
 from mlimages.image import ImageSpec, open_image
 from mlimages.loader import DEFAULT_RESIZE
 from mlimages.loader.cache import chw_array
-from mlimages.loader.transforms import crop_into, crop_view, normalize
+from mlimages.loader import native
+from mlimages.loader.transforms import crop_into, crop_view, normalize, place
 from mlimages.mean import MeanOptions, compute_mean
 
-STEPS = ("pillow decode (the limit)", "open_image", "chw_array", "crop_view", "normalize",
-         "crop_into (uint8)")
+STEPS = ("pillow decode (the limit)", "open_image", "chw_array", "place", "crop_view (NumPy)",
+         "normalize (NumPy)", "crop_into (uint8)")
 BUFFERS = 10  # batch buffers in rotation: the loader's default prefetch (8) + 2
 
 
 def one_round(paths, mean, crop, batch, rng):
-    """CPU µs per image of each step of ``STEPS`` over ``paths`` in a random order."""
-    spent = dict.fromkeys(STEPS, 0.0)
+    """CPU µs per image of each step of ``STEPS`` over ``paths`` in a random order.
+
+    After its decode, each image goes through one of the three ways to a batch (in turn), as
+    in the loader, where the decode has just pushed the batch buffer and the mean out of the
+    cache: timed one after the other, the second would find both in it."""
+    spent, counts = dict.fromkeys(STEPS, 0.0), dict.fromkeys(STEPS, 0)
     channels, size = mean.shape[0], mean.shape[-1]
     # Written once here: the loader reuses its buffers, so their pages are no longer faulted in.
     floats = numpy.full((BUFFERS, batch, channels, crop, crop), 0, numpy.float32)
@@ -54,24 +60,36 @@ def one_round(paths, mean, crop, batch, rng):
         top, left = (int(v) for v in rng.integers(0, size - crop + 1, 2))
         flip = bool(rng.random() < 0.5)
         slot = (k // batch) % BUFFERS, k % batch
-        if k % 2:
-            spent[STEPS[0]] += _timed(_decode, paths[i])
-        marks = [time.thread_time()]
+        first = k % 2
+        if first:
+            _add(spent, counts, STEPS[0], _timed(_decode, paths[i]))
+        start = time.thread_time()
         image = open_image(paths[i], spec, name=paths[i])
-        marks.append(time.thread_time())
+        _add(spent, counts, "open_image", time.thread_time() - start)
+        start = time.thread_time()
         chw = chw_array(image)
-        marks.append(time.thread_time())
-        window = crop_view(chw, top, left, flip, crop)
-        marks.append(time.thread_time())
-        normalize(floats[slot], window, mean, top, left)
-        marks.append(time.thread_time())
-        crop_into(bytes_[slot], chw, top, left, flip, crop)
-        marks.append(time.thread_time())
-        if not k % 2:
-            spent[STEPS[0]] += _timed(_decode, paths[i])
-        for step, (a, b) in zip(STEPS[1:], zip(marks, marks[1:])):
-            spent[step] += b - a
-    return {step: seconds * 1e6 / len(paths) for step, seconds in spent.items()}
+        _add(spent, counts, "chw_array", time.thread_time() - start)
+        way = k % 3
+        if way == 0:
+            _add(spent, counts, "place", _timed(place, floats[slot], chw, mean, top, left,
+                                                 flip, crop))
+        elif way == 1:
+            start = time.thread_time()
+            window = crop_view(chw, top, left, flip, crop)
+            _add(spent, counts, "crop_view (NumPy)", time.thread_time() - start)
+            _add(spent, counts, "normalize (NumPy)", _timed(normalize, floats[slot], window,
+                                                             mean, top, left))
+        else:
+            _add(spent, counts, "crop_into (uint8)", _timed(crop_into, bytes_[slot], chw, top,
+                                                             left, flip, crop))
+        if not first:
+            _add(spent, counts, STEPS[0], _timed(_decode, paths[i]))
+    return {step: spent[step] * 1e6 / counts[step] for step in STEPS}
+
+
+def _add(spent, counts, step, seconds):
+    spent[step] += seconds
+    counts[step] += 1
 
 
 def _timed(function, *args):
@@ -84,13 +102,13 @@ def report(steps):
     """The steps' medians, their sums, and what they allow."""
     for step, us in steps.items():
         print(f"  {step:34s} {us:7.1f}")
-    limit = steps[STEPS[0]]
-    floats = sum(steps[s] for s in STEPS[1:5])
-    uint8 = sum(steps[s] for s in STEPS[1:3]) + steps["crop_into (uint8)"]
-    print(f"float32 batches: {floats:.1f} µs per image, limit / ours {limit / floats:.2f}x; "
-          f"0.8x needs <= {limit / 0.8:.1f} µs ({floats - limit / 0.8:+.1f} µs to lose, "
-          "before the parent's share)")
-    print(f"uint8 batches:   {uint8:.1f} µs per image, limit / ours {limit / uint8:.2f}x")
+    limit, decoded = steps[STEPS[0]], steps["open_image"] + steps["chw_array"]
+    compiled = "compiled" if native.function() else "NumPy: the extension is not built or is off"
+    for what, us in ((f"float32 batches ({compiled})", decoded + steps["place"]),
+                     ("float32 batches, NumPy", decoded + sum(steps[s] for s in STEPS[4:6])),
+                     ("uint8 batches", decoded + steps["crop_into (uint8)"])):
+        print(f"{what}: {us:.1f} µs per image, limit / ours {limit / us:.2f}x "
+              f"({us - limit / 0.8:+.1f} µs against 0.8x, before the parent's share)")
 
 
 def main(argv=None):
@@ -104,7 +122,9 @@ def main(argv=None):
     list_file, root = data / "photos256.txt", data / "photos256"
     if not list_file.exists():
         sys.exit(f"{list_file} not found: run `make bench-data` first")
-    mean = compute_mean(list_file, root, MeanOptions(size=256), progress=False).mean
+    # C-contiguous, as BatchLoader holds it (compute_mean returns a transposed view).
+    mean = numpy.ascontiguousarray(
+        compute_mean(list_file, root, MeanOptions(size=256), progress=False).mean)
     paths = [str(root / line.split()[0]) for line in list_file.read_text().splitlines()]
     print(time.strftime("%Y-%m-%d %H:%M:%S %Z"), f"{len(paths)} images, crop {args.crop}, "
           f"{args.rounds} rounds, one process, CPU µs per image")

@@ -27,6 +27,12 @@ def _modules():
     return found
 
 
+def _extensions():
+    """Dotted names of the package's compiled modules (``*.c`` sources): leaves, importing
+    nothing of the package."""
+    return {".".join(p.relative_to(REPO).with_suffix("").parts) for p in PACKAGE.rglob("*.c")}
+
+
 def _owner(name, modules):
     while name and name not in modules:
         name = name.rpartition(".")[0]
@@ -40,7 +46,7 @@ def _imported(path, name, modules):
     package's __init__ runs first either way, but does not depend on the importer).
     """
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    targets = set()
+    targets, leaves = set(), _extensions()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             targets.update(a.name for a in node.names)
@@ -51,9 +57,10 @@ def _imported(path, name, modules):
                 base = ".".join(up + ([base] if base else []))
             subs = [f"{base}.{a.name}" for a in node.names]
             targets.update(s for s in subs if s in modules)
-            if not all(s in modules for s in subs):
+            if not all(s in modules or s in leaves for s in subs):
                 targets.add(base)
-    return {_owner(t, modules) for t in targets if t.startswith("mlimages")} - {None, name}
+    return {_owner(t, modules) for t in targets
+            if t.startswith("mlimages") and t not in leaves} - {None, name}
 
 
 def _cycles(graph):

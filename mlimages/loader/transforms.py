@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy
 
+from mlimages.loader import native
+
 _SCALE = numpy.float32(1.0 / 255.0)
 
 
@@ -139,6 +141,8 @@ def place(out, chw, mean, top, left, flip, crop):
     """Write one preprocessed example into ``out`` (float32 (C, crop, crop)).
 
     ``out = (flip(chw)[:, top:top+crop, left:left+crop] - mean[:, same]) / 255`` where
-    ``chw`` is uint8 (C, S, S) and ``mean`` float32 (C, S, S) or (C, 1, 1).
+    ``chw`` is uint8 (C, S, S) and ``mean`` float32 (C, S, S) or (C, 1, 1): in one compiled
+    pass where :mod:`mlimages.loader.native` can, else by :func:`normalize`; the same bits.
     """
-    normalize(out, crop_view(chw, top, left, flip, crop), mean, top, left)
+    if not native.place(out, chw, mean, top, left, flip, crop, _SCALE):
+        normalize(out, crop_view(chw, top, left, flip, crop), mean, top, left)

@@ -1,4 +1,5 @@
-# Set-up and entry points. A fresh machine needs only python3 (3.11+) and make.
+# Set-up and entry points. A fresh machine needs only python3 (3.11+) and make; with a C
+# compiler (cc) the loader's single-pass preprocessing is compiled too (else NumPy does it).
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python

@@ -60,7 +60,7 @@ def _fits(out, chw, mean, top, left, crop):
             and min(chw.strides) >= 0 and 0 <= top and top + crop <= chw.shape[1]
             and 0 <= left and left + crop <= chw.shape[2] and crop >= 1):
         return False
-    if not (out.dtype == numpy.float32 and out.flags.c_contiguous
+    if not (out.dtype == numpy.float32 and out.flags.c_contiguous and out.flags.writeable
             and out.shape == (channels, crop, crop)):
         return False
     if not (mean.dtype == numpy.float32 and mean.ndim == 3 and mean.shape[0] == channels

@@ -70,6 +70,8 @@ def test_native_place_declines_what_it_cannot_read_and_writes_nothing():
     assert _declined(out, chw[:1], mean, 0, 0, 12)  # channels differ
     assert _declined(np.full((3, 12, 13), np.nan, np.float32), chw, mean, 0, 0, 12)
     assert _declined(np.full((3, 12, 24), np.nan, np.float32)[:, :, :12], chw, mean, 0, 0, 12)
+    out.flags.writeable = False  # NumPy then raises, as for any read-only destination
+    assert _declined(out, chw, mean, 0, 0, 12)
 
 
 def test_mlimages_native_0_turns_it_off(monkeypatch):

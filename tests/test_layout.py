@@ -5,6 +5,7 @@ without a line in the map, or a stage missing from the docstring, fails here.
 """
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def _modules():
     return found
 
 
+@functools.cache
 def _extensions():
     """Dotted names of the package's compiled modules (``*.c`` sources): leaves, importing
     nothing of the package."""

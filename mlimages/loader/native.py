@@ -55,9 +55,10 @@ def place(out, chw, mean, top, left, flip, crop, scale):
 
 def _fits(out, chw, mean, top, left, crop):
     """Whether the arrays are laid out as the loop reads them and the window lies inside."""
-    channels = chw.shape[0] if chw.ndim == 3 else -1
-    if not (chw.dtype == numpy.uint8 and chw.ndim == 3 and chw.strides[2] == 1
-            and min(chw.strides) >= 0 and 0 <= top and top + crop <= chw.shape[1]
+    if chw.ndim != 3:
+        return False
+    channels = chw.shape[0]
+    if not (chw.dtype == numpy.uint8 and chw.strides[2] == 1 and min(chw.strides) >= 0 and 0 <= top and top + crop <= chw.shape[1]
             and 0 <= left and left + crop <= chw.shape[2] and crop >= 1):
         return False
     if not (out.dtype == numpy.float32 and out.flags.c_contiguous and out.flags.writeable

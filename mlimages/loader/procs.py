@@ -212,12 +212,9 @@ class ProcessWorker(_Worker):
 
     def _polled(self, seconds):
         """Whether the child's reply (or its end) is there, after waiting up to ``seconds``.
-        A pipe closed meanwhile by retire() (the watchdog's thread) reads as ready: recv()
-        then fails, and call() sees the worker retired."""
-        try:
-            return bool(self.poller.poll(seconds * 1000))
-        except (OSError, ValueError):
-            return True
+        A pipe closed meanwhile by retire() (the watchdog's thread) reads as ready (POLLNVAL):
+        recv() then fails, and call() sees the worker retired."""
+        return bool(self.poller.poll(seconds * 1000))
 
     def retire(self):
         """Stop the child at once (it is stuck), so it never writes again."""

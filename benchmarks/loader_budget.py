@@ -34,7 +34,7 @@ import numpy
 from bench_loader import _decode
 from mlimages.image import ImageSpec, open_image
 from mlimages.loader import DEFAULT_RESIZE
-from mlimages.loader.cache import chw_array
+from mlimages.loader.transforms import chw_array
 from mlimages.loader import native
 from mlimages.loader.transforms import crop_into, crop_view, normalize, place
 from mlimages.mean import MeanOptions, compute_mean
@@ -103,7 +103,7 @@ def report(steps):
     for step, us in steps.items():
         print(f"  {step:34s} {us:7.1f}")
     limit, decoded = steps[STEPS[0]], steps["open_image"] + steps["chw_array"]
-    compiled = "compiled" if native.function() else "NumPy: the extension is not built or is off"
+    compiled = "compiled" if native.library() else "NumPy: the extension is not built or is off"
     for what, us in ((f"float32 batches ({compiled})", decoded + steps["place"]),
                      ("float32 batches, NumPy", decoded + sum(steps[s] for s in STEPS[4:6])),
                      ("uint8 batches", decoded + steps["crop_into (uint8)"])):

@@ -15,8 +15,7 @@ import numpy
 
 from mlimages.evaluate.options import TTA_MODES
 from mlimages.image import ImageSpec, open_image
-from mlimages.loader.cache import chw_array
-from mlimages.loader.transforms import CropParams, crop_params, place
+from mlimages.loader.transforms import CropParams, chw_array, crop_params, place
 
 #: How many views each mode makes.
 TTA_VIEWS = {"none": 1, "flip": 2, "10crop": 10}

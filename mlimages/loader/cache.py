@@ -27,6 +27,8 @@ import numpy
 from mlimages._fs import atomic_write_text
 from mlimages.errors import MlimagesError
 from mlimages.image import open_image
+from mlimages.loader import native
+from mlimages.loader.transforms import chw_array
 
 _VERSION = 1
 
@@ -165,28 +167,18 @@ class Reader:
         return cls(root, entries, spec, ImageCache(*cache_args) if cache_args else None)
 
     def read(self, index):
+        """Image ``index`` as :func:`~mlimages.loader.transforms.place` takes it: uint8
+        planes (C, S, S), or without a cache an RGB image's :class:`~.native.Pixels` where
+        the compiled loops can read them (no copy into planes)."""
         if self.cache is not None:
             stored = self.cache.get(index)
             if stored is not None:
                 return stored
         im = open_image(os.path.join(self.root, self.entries[index].path), self.spec)
+        if self.cache is None:
+            return native.pixels(im) or chw_array(im)
         chw = chw_array(im)
         if self.cache is not None:
             self.cache.put(index, chw)
         return chw
 
-
-def chw_array(im):
-    """Decoded image ``im`` ("RGB": C = 3, or "L": 1) as a read-only C-contiguous uint8
-    (C, H, W) array.
-
-    An RGB image's planes are packed by Pillow one band at a time (``tobytes("raw", "R")``,
-    ...): each crop row is then contiguous, so the float32 cast and a flip (by words) run on
-    whole rows, where a view of the interleaved pixels would read every fourth byte (measured:
-    benchmarks/RESULTS.md, 2026-12-03).
-    """
-    if im.mode == "RGB":
-        width, height = im.size
-        planes = b"".join(im.tobytes("raw", band) for band in "RGB")
-        return numpy.frombuffer(planes, numpy.uint8).reshape(3, height, width)
-    return numpy.asarray(im)[numpy.newaxis]

@@ -114,9 +114,14 @@ def crop_view(chw, top, left, flip, crop):
     return rows[:, :, width - left - crop:width - left][:, :, ::-1]
 
 
-def crop_into(out, chw, top, left, flip, crop):
-    """Write the window of :func:`crop_view` into ``out`` (uint8 (C, crop, crop))."""
-    out[...] = crop_view(chw, top, left, flip, crop)
+def crop_into(out, image, top, left, flip, crop):
+    """Write the window of :func:`crop_view` into ``out`` (uint8 (C, crop, crop)); ``image``
+    as for :func:`place`."""
+    if isinstance(image, native.Pixels):
+        if native.crop_pixels(out, image, top, left, flip, crop):
+            return
+        image = chw_array(image.image)
+    out[...] = crop_view(image, top, left, flip, crop)
 
 
 def normalize(out, window, mean, top, left):
@@ -137,12 +142,34 @@ def normalize(out, window, mean, top, left):
     out *= _SCALE
 
 
-def place(out, chw, mean, top, left, flip, crop):
+def place(out, image, mean, top, left, flip, crop):
     """Write one preprocessed example into ``out`` (float32 (C, crop, crop)).
 
-    ``out = (flip(chw)[:, top:top+crop, left:left+crop] - mean[:, same]) / 255`` where
-    ``chw`` is uint8 (C, S, S) and ``mean`` float32 (C, S, S) or (C, 1, 1): in one compiled
-    pass where :mod:`mlimages.loader.native` can, else by :func:`normalize`; the same bits.
+    ``out = (flip(image)[:, top:top+crop, left:left+crop] - mean[:, same]) / 255`` where
+    ``image`` is uint8 planes (C, S, S) (:func:`chw_array`) or a decoded RGB image's
+    :class:`~mlimages.loader.native.Pixels`, and ``mean`` float32 (C, S, S) or (C, 1, 1): in
+    one compiled pass where :mod:`mlimages.loader.native` can, else by :func:`normalize`; the
+    same bits.
     """
-    if not native.place(out, chw, mean, top, left, flip, crop, _SCALE):
-        normalize(out, crop_view(chw, top, left, flip, crop), mean, top, left)
+    if isinstance(image, native.Pixels):
+        if native.place_pixels(out, image, mean, top, left, flip, crop, _SCALE):
+            return
+        image = chw_array(image.image)
+    if not native.place(out, image, mean, top, left, flip, crop, _SCALE):
+        normalize(out, crop_view(image, top, left, flip, crop), mean, top, left)
+
+
+def chw_array(im):
+    """Decoded image ``im`` ("RGB": C = 3, or "L": 1) as a read-only C-contiguous uint8
+    (C, H, W) array.
+
+    An RGB image's planes are packed by Pillow one band at a time (``tobytes("raw", "R")``,
+    ...): each crop row is then contiguous, so the float32 cast and a flip (by words) run on
+    whole rows, where a view of the interleaved pixels would read every fourth byte (measured:
+    benchmarks/RESULTS.md, 2026-12-03).
+    """
+    if im.mode == "RGB":
+        width, height = im.size
+        planes = b"".join(im.tobytes("raw", band) for band in "RGB")
+        return numpy.frombuffer(planes, numpy.uint8).reshape(3, height, width)
+    return numpy.asarray(im)[numpy.newaxis]

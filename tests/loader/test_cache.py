@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import write_image
 from mlimages import listfile
 from mlimages.image import ImageSpec, open_image
-from mlimages.loader.cache import ImageCache, Reader, chw_array
+from mlimages.loader import native
+from mlimages.loader.cache import ImageCache, Reader
+from mlimages.loader.transforms import chw_array, place
 
 
 @pytest.mark.parametrize("mode, channels", [("RGB", 3), ("L", 1), ("RGBA", 3)])
@@ -31,15 +32,21 @@ def test_reader_gives_the_same_chw_pixels_decoded_and_from_the_cache(tmp_path, m
     cache.close()
 
 
-@pytest.mark.parametrize("mode, size", [("RGB", (7, 5)), ("RGB", (256, 256)), ("L", (7, 5))])
-def test_chw_array_is_the_image_in_chw_order(mode, size):
-    # An RGB image is packed plane by plane; the array must hold exactly its RGB, contiguous
-    # (the loader's casts and flips run on whole rows).
-    rng = np.random.default_rng(0)
-    channels = 3 if mode == "RGB" else 1
-    hwc = rng.integers(0, 256, (size[1], size[0], channels), np.uint8)
-    im = Image.fromarray(hwc if channels == 3 else hwc[:, :, 0], mode)
-    chw = chw_array(im)
-    assert chw.shape == (channels, size[1], size[0]) and chw.dtype == np.uint8
-    assert chw.flags.c_contiguous
-    np.testing.assert_array_equal(chw, hwc.transpose(2, 0, 1))
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_without_a_cache_an_rgb_image_is_handed_out_as_pillows_pixels(tmp_path, mode):
+    root = tmp_path / "images"
+    write_image(root / "a.png", size=(20, 14), mode=mode, seed=4)
+    entries = [listfile.Entry("a.png", 0)]
+    spec = ImageSpec(size=16, grayscale=mode == "L")
+    image = Reader(root, entries, spec, None).read(0)
+    planes = chw_array(open_image(root / "a.png", spec))
+    if mode == "L" or native.library() is None:  # planes: one byte a pixel, or no loops
+        np.testing.assert_array_equal(image, planes)
+        return
+    assert isinstance(image, native.Pixels)  # no copy into planes: the loops read it there
+    mean = np.random.default_rng(0).uniform(0, 255, (3, 16, 16)).astype(np.float32)
+    got, want = (np.empty((3, 12, 12), np.float32) for _ in range(2))
+    place(got, image, mean, 1, 2, True, 12)
+    place(want, planes, mean, 1, 2, True, 12)
+    np.testing.assert_array_equal(got, want)

@@ -1,14 +1,19 @@
-"""mlimages.loader.native: the compiled single pass writes NumPy's bits, or declines."""
+"""mlimages.loader.native: the compiled single pass writes NumPy's bits, from planes or from
+Pillow's own pixels, or declines."""
 
+import ctypes
 import itertools
 import os
 import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 
+from mlimages.image import ImageSpec, open_image
 from mlimages.loader import native
-from mlimages.loader.transforms import _SCALE, crop_view, normalize
+from mlimages.loader.transforms import (_SCALE, chw_array, crop_into, crop_view, normalize,
+                                        place)
 
 
 def numpy_place(chw, mean, top, left, flip, crop):
@@ -20,7 +25,7 @@ def numpy_place(chw, mean, top, left, flip, crop):
 @pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None,
                     reason="no C compiler: the package installs without its compiled loop")
 def test_the_extension_is_built_where_a_compiler_is():
-    assert native.function() is not None, (
+    assert native.library() is not None, (
         "mlimages/loader/_native.c was not compiled: `make setup` builds it (run it again)")
 
 
@@ -76,12 +81,95 @@ def test_native_place_declines_what_it_cannot_read_and_writes_nothing():
 
 def test_mlimages_native_0_turns_it_off(monkeypatch):
     monkeypatch.setenv(native.ENV, "0")
-    native.function.cache_clear()
+    native.library.cache_clear()
     try:
         chw = np.zeros((3, 8, 8), np.uint8)
         out = np.full((3, 4, 4), np.nan, np.float32)
         assert _declined(out, chw, np.zeros((3, 1, 1), np.float32), 0, 0, 4)
     finally:
         monkeypatch.delenv(native.ENV)
-        native.function.cache_clear()
-    assert native.function() is not None
+        native.library.cache_clear()
+    assert native.library() is not None
+
+
+# ------------------------------------------------------------ Pillow's pixels, read in place
+def _rgb_image(height, width, seed):
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8), "RGB")
+
+
+def _decoded_jpeg(tmp_path, size):
+    _rgb_image(size, size, 9).save(tmp_path / "a.jpg", quality=90)
+    return open_image(tmp_path / "a.jpg", ImageSpec(size=size))
+
+
+def test_pixels_reach_a_decoded_rgb_image_where_pillow_keeps_it(tmp_path):
+    im = _decoded_jpeg(tmp_path, 32)
+    pixels = native.pixels(im)
+    assert pixels is not None and (pixels.width, pixels.height) == (32, 32)
+    words = (ctypes.c_uint8 * (32 * 32 * 4)).from_address(pixels.address)
+    rgbx = np.frombuffer(words, np.uint8).reshape(32, 32, 4)
+    np.testing.assert_array_equal(rgbx[:, :, :3], np.asarray(im))
+
+
+@pytest.mark.parametrize("height, width, crop", [(256, 256, 227), (13, 17, 9), (7, 5, 5),
+                                                 (4, 4, 1)])
+@pytest.mark.parametrize("mean_kind", ["image", "per channel"])
+def test_pixels_give_the_bits_of_the_planes(height, width, crop, mean_kind):
+    rng = np.random.default_rng(height + width + crop)
+    im = _rgb_image(height, width, crop)
+    pixels, chw = native.pixels(im), chw_array(im)
+    shape = (3, 1, 1) if mean_kind == "per channel" else (3, height, width)
+    mean = rng.uniform(0, 255, shape).astype(np.float32)
+    tops = sorted({0, height - crop})
+    lefts = sorted({0, (width - crop) // 2, width - crop})
+    for top, left, flip in itertools.product(tops, lefts, (False, True)):
+        out = np.full((3, crop, crop), np.nan, np.float32)
+        assert native.place_pixels(out, pixels, mean, top, left, flip, crop, _SCALE)
+        np.testing.assert_array_equal(out, numpy_place(chw, mean, top, left, flip, crop))
+        window = np.zeros((3, crop, crop), np.uint8)
+        assert native.crop_pixels(window, pixels, top, left, flip, crop)
+        np.testing.assert_array_equal(window, crop_view(chw, top, left, flip, crop))
+
+
+def test_pixels_are_none_where_the_loops_cannot_read_them(monkeypatch):
+    assert native.pixels(Image.new("L", (8, 8))) is None  # one byte a pixel: planes already
+    assert native.pixels(Image.new("RGBA", (8, 8))) is None  # open_image never gives RGBA
+    # Pillow keeps a large image's rows in several blocks: no one address for them all.
+    assert native.pixels(Image.new("RGB", (3000, 3000))) is None
+    grey_schema, grey_export = Image.new("L", (8, 8)).__arrow_c_array__()
+    assert not native.library().mlimages_arrow_pixels(  # the C side checks the layout too
+        native._capsule(grey_schema, b"arrow_schema"),
+        native._capsule(grey_export, b"arrow_array"), 64)
+    monkeypatch.setenv(native.ENV, "0")
+    native.library.cache_clear()
+    try:
+        assert native.pixels(_rgb_image(8, 8, 0)) is None
+    finally:
+        monkeypatch.delenv(native.ENV)
+        native.library.cache_clear()
+
+
+def test_pixels_decline_what_they_cannot_write_and_the_transforms_use_the_planes():
+    rng = np.random.default_rng(5)
+    im = _rgb_image(16, 16, 5)
+    pixels, chw = native.pixels(im), chw_array(im)
+    mean = rng.uniform(0, 255, (3, 16, 16)).astype(np.float32)
+    strided = np.full((3, 12, 24), np.nan, np.float32)[:, :, :12]
+    assert not native.place_pixels(strided, pixels, mean, 0, 0, True, 12, _SCALE)
+    assert np.isnan(strided).all()
+    for top, left in ((5, 0), (0, 5), (-1, 0)):  # the window would leave the image
+        out = np.full((3, 12, 12), np.nan, np.float32)
+        assert not native.place_pixels(out, pixels, mean, top, left, False, 12, _SCALE)
+        assert not native.crop_pixels(np.zeros((3, 12, 12), np.uint8), pixels, top, left,
+                                      False, 12)
+        assert np.isnan(out).all()
+    assert not native.place_pixels(np.empty((3, 12, 12), np.float32), pixels, mean[:, :8],
+                                   0, 0, False, 12, _SCALE)
+    assert not native.crop_pixels(np.zeros((1, 12, 12), np.uint8), pixels, 0, 0, False, 12)
+    # Declined, transforms.place and crop_into read the planes instead: the same result.
+    place(strided, pixels, mean, 2, 3, True, 12)
+    np.testing.assert_array_equal(strided, numpy_place(chw, mean, 2, 3, True, 12))
+    window = np.zeros((3, 12, 24), np.uint8)[:, :, ::2]
+    crop_into(window, pixels, 2, 3, True, 12)
+    np.testing.assert_array_equal(window, crop_view(chw, 2, 3, True, 12))

@@ -5,9 +5,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from mlimages.loader.transforms import (_SCALE, _word, batch_indices, crop_params, epoch_order,
-                                        mirrored, place, replacement)
+from mlimages.loader.transforms import (_SCALE, _word, batch_indices, chw_array, crop_params,
+                                        epoch_order, mirrored, place, replacement)
 
 
 def test_epoch_order_is_a_seeded_permutation_per_epoch():
@@ -108,3 +109,17 @@ def test_place_equals_subtract_then_scale_of_the_flipped_crop_bit_for_bit(size, 
         image = chw[:, :, ::-1] if flip else chw
         want = (image[window].astype(np.float32) - mean[window]) * _SCALE
         np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("mode, size", [("RGB", (7, 5)), ("RGB", (256, 256)), ("L", (7, 5))])
+def test_chw_array_is_the_image_in_chw_order(mode, size):
+    # An RGB image is packed plane by plane; the array must hold exactly its RGB, contiguous
+    # (the loader's casts and flips run on whole rows).
+    rng = np.random.default_rng(0)
+    channels = 3 if mode == "RGB" else 1
+    hwc = rng.integers(0, 256, (size[1], size[0], channels), np.uint8)
+    im = Image.fromarray(hwc if channels == 3 else hwc[:, :, 0], mode)
+    chw = chw_array(im)
+    assert chw.shape == (channels, size[1], size[0]) and chw.dtype == np.uint8
+    assert chw.flags.c_contiguous
+    np.testing.assert_array_equal(chw, hwc.transpose(2, 0, 1))

@@ -8,17 +8,19 @@ order, the outputs written into rotating batch buffers as large as the loader's 
 out of cache when written, as in the loader):
 
 * the limit's own work: ``bench_loader._decode``;
-* the loader's: ``open_image`` (the decode with every guard of ``mlimages.image``),
-  ``chw_array`` (the image as planes), then for float32 batches ``place`` (the window, mirrored
-  for half of the images, minus the mean's window, scaled: the compiled single pass of
-  ``mlimages.loader.native`` where it is built) and, for comparison, the NumPy path it replaces
-  (``crop_view``, then ``normalize``: cast, subtract, scale); for the uint8 batches of
-  ``normalize="device"``, ``crop_into``.
+* the loader's: ``open_image`` (the decode with every guard of ``mlimages.image``), then one
+  of the ways to a batch slot (``WAYS``), in turn: without a cache the loader reaches
+  Pillow's pixels where they are (``native.pixels``) and the compiled loop writes the float32
+  example from them (the window, mirrored for half of the images, minus the mean's window,
+  scaled) or, for the uint8 batches of ``normalize="device"``, the uint8 window; the cache's
+  epochs read planes (``chw_array``, the copy the pixels path skips) with the same loop; and,
+  for comparison, the NumPy path without compiled loops (``crop_view``, then ``normalize``:
+  cast, subtract, scale).
 
 The two decodes of an image take turns going first (the second finds the file's bytes in the
 cache). Printed: the median of ``--rounds`` rounds per step, the sums, the ratio to the limit
-that the loader would reach if its parent process cost nothing, and the distance to 0.8x. ``bench_loader.py`` gives the parent's share (CPU per image handed
-out, all processes).
+that the loader would reach if its parent process cost nothing, and the distance to 0.8x.
+``bench_loader.py`` gives the parent's share (CPU per image handed out, all processes).
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/loader_budget.py --data bench-data
 """
@@ -39,17 +41,25 @@ from mlimages.loader import native
 from mlimages.loader.transforms import crop_into, crop_view, normalize, place
 from mlimages.mean import MeanOptions, compute_mean
 
-STEPS = ("pillow decode (the limit)", "open_image", "chw_array", "place", "crop_view (NumPy)",
-         "normalize (NumPy)", "crop_into (uint8)")
+STEPS = ("pillow decode (the limit)", "open_image", "pixels (Arrow export)", "place from pixels",
+         "crop from pixels (uint8)", "chw_array", "place from planes", "crop_view (NumPy)",
+         "normalize (NumPy)", "crop_into from planes (uint8)")
+# The ways from a decoded image to a batch slot (the loader's without a cache first), as the
+# steps each takes; "NumPy" is the path without the compiled loops.
+WAYS = {"float32, from Pillow's pixels (the loader)": STEPS[2:4],
+        "float32, from planes (the cache's epochs)": (STEPS[5], STEPS[6]),
+        "float32, NumPy": (STEPS[5], STEPS[7], STEPS[8]),
+        "uint8, from Pillow's pixels (the loader)": (STEPS[2], STEPS[4]),
+        "uint8, from planes": (STEPS[5], STEPS[9])}
 BUFFERS = 10  # batch buffers in rotation: the loader's default prefetch (8) + 2
 
 
 def one_round(paths, mean, crop, batch, rng):
     """CPU µs per image of each step of ``STEPS`` over ``paths`` in a random order.
 
-    After its decode, each image goes through one of the three ways to a batch (in turn), as
-    in the loader, where the decode has just pushed the batch buffer and the mean out of the
-    cache: timed one after the other, the second would find both in it."""
+    After its decode, each image goes one of the ``WAYS`` to a batch (in turn), as in the
+    loader, where the decode has just pushed the batch buffer and the mean out of the cache:
+    timed one after the other, the second would find both in it."""
     spent, counts = dict.fromkeys(STEPS, 0.0), dict.fromkeys(STEPS, 0)
     channels, size = mean.shape[0], mean.shape[-1]
     # Written once here: the loader reuses its buffers, so their pages are no longer faulted in.
@@ -66,22 +76,33 @@ def one_round(paths, mean, crop, batch, rng):
         start = time.thread_time()
         image = open_image(paths[i], spec, name=paths[i])
         _add(spent, counts, "open_image", time.thread_time() - start)
-        start = time.thread_time()
-        chw = chw_array(image)
-        _add(spent, counts, "chw_array", time.thread_time() - start)
-        way = k % 3
+        way = k % len(WAYS)
+        if way in (0, 3):
+            start = time.thread_time()
+            source = native.pixels(image)
+            _add(spent, counts, STEPS[2], time.thread_time() - start)
+            if source is None:
+                sys.exit("the compiled loops cannot read Pillow's pixels here (not built, "
+                         "MLIMAGES_NATIVE=0, or a Pillow older than 11.2)")
+        else:
+            start = time.thread_time()
+            source = chw_array(image)
+            _add(spent, counts, STEPS[5], time.thread_time() - start)
         if way == 0:
-            _add(spent, counts, "place", _timed(place, floats[slot], chw, mean, top, left,
+            _add(spent, counts, STEPS[3], _timed(place, floats[slot], source, mean, top, left,
                                                  flip, crop))
         elif way == 1:
+            _add(spent, counts, STEPS[6], _timed(place, floats[slot], source, mean, top, left,
+                                                 flip, crop))
+        elif way == 2:
             start = time.thread_time()
-            window = crop_view(chw, top, left, flip, crop)
-            _add(spent, counts, "crop_view (NumPy)", time.thread_time() - start)
-            _add(spent, counts, "normalize (NumPy)", _timed(normalize, floats[slot], window,
-                                                             mean, top, left))
+            window = crop_view(source, top, left, flip, crop)
+            _add(spent, counts, STEPS[7], time.thread_time() - start)
+            _add(spent, counts, STEPS[8], _timed(normalize, floats[slot], window, mean, top,
+                                                 left))
         else:
-            _add(spent, counts, "crop_into (uint8)", _timed(crop_into, bytes_[slot], chw, top,
-                                                             left, flip, crop))
+            _add(spent, counts, STEPS[4 if way == 3 else 9],
+                 _timed(crop_into, bytes_[slot], source, top, left, flip, crop))
         if not first:
             _add(spent, counts, STEPS[0], _timed(_decode, paths[i]))
     return {step: spent[step] * 1e6 / counts[step] for step in STEPS}
@@ -102,12 +123,10 @@ def report(steps):
     """The steps' medians, their sums, and what they allow."""
     for step, us in steps.items():
         print(f"  {step:34s} {us:7.1f}")
-    limit, decoded = steps[STEPS[0]], steps["open_image"] + steps["chw_array"]
-    compiled = "compiled" if native.library() else "NumPy: the extension is not built or is off"
-    for what, us in ((f"float32 batches ({compiled})", decoded + steps["place"]),
-                     ("float32 batches, NumPy", decoded + sum(steps[s] for s in STEPS[4:6])),
-                     ("uint8 batches", decoded + steps["crop_into (uint8)"])):
-        print(f"{what}: {us:.1f} µs per image, limit / ours {limit / us:.2f}x "
+    limit = steps[STEPS[0]]
+    for way, taken in WAYS.items():
+        us = steps["open_image"] + sum(steps[step] for step in taken)
+        print(f"{way}: {us:.1f} µs per image, limit / ours {limit / us:.2f}x "
               f"({us - limit / 0.8:+.1f} µs against 0.8x, before the parent's share)")
 
 

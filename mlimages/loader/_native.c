@@ -23,7 +23,7 @@
 #include <Python.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <string.h>
+#include <string.h>  /* strcmp */
 
 /* GCC on x86-64: one copy of the loop per instruction set, chosen when the library loads
  * (SSE2 converts bytes to floats in several steps; SSE4.1 and AVX2 in one). */
@@ -113,11 +113,17 @@ const uint8_t *mlimages_arrow_pixels(const struct ArrowSchema *schema,
     return ((uintptr_t)first % 4 == 0) ? first : NULL;
 }
 
-/* Channel c of a 4-byte pixel read as a 32-bit word: its byte c in memory. */
-static inline int32_t band(const uint8_t *pixel, unsigned shift)
+/* A 4-byte pixel read as one 32-bit word: GCC vectorizes loads of these (not memcpy'd or
+ * byte loads 4 apart: 2-4x slower, measured); may_alias, as the bytes were written as bytes. */
+#if defined(__GNUC__)
+typedef uint32_t __attribute__((__may_alias__)) word_t;
+#else
+typedef uint32_t word_t;
+#endif
+
+/* Channel (byte) `shift / 8` of a pixel word. */
+static inline int32_t band(word_t word, unsigned shift)
 {
-    uint32_t word;
-    memcpy(&word, pixel, 4);  /* an aligned load: no cast that aliasing rules forbid */
     return (int32_t)((word >> shift) & 255u);
 }
 
@@ -140,9 +146,8 @@ CLONES void mlimages_place_pixels(float *restrict out, const uint8_t *restrict p
                                   int crop, int top, int left, int flip, float scale)
 {
     for (int y = 0; y < crop; y++) {
-        const uint8_t *row = pixels + (ptrdiff_t)(top + y) * row_bytes;
-        const uint8_t *forward = row + 4 * (ptrdiff_t)left;
-        const uint8_t *backward = row + 4 * (width - 1 - left);
+        const word_t *row = (const word_t *)(pixels + (ptrdiff_t)(top + y) * row_bytes);
+        const word_t *forward = row + left, *backward = row + (width - 1 - left);
         for (int c = 0; c < 3; c++) {
             const unsigned s = shift_of(c);
             const float *m = mean + c * mean_c + (ptrdiff_t)(top + y) * mean_row
@@ -150,16 +155,16 @@ CLONES void mlimages_place_pixels(float *restrict out, const uint8_t *restrict p
             float *o = out + ((ptrdiff_t)c * crop + y) * crop;
             if (mean_col && !flip) {
                 for (int x = 0; x < crop; x++)
-                    o[x] = ((float)band(forward + 4 * x, s) - m[x]) * scale;
+                    o[x] = ((float)band(forward[x], s) - m[x]) * scale;
             } else if (mean_col) {
                 for (int x = 0; x < crop; x++)
-                    o[x] = ((float)band(backward - 4 * x, s) - m[x]) * scale;
+                    o[x] = ((float)band(backward[-x], s) - m[x]) * scale;
             } else if (!flip) {
                 for (int x = 0; x < crop; x++)
-                    o[x] = ((float)band(forward + 4 * x, s) - m[0]) * scale;
+                    o[x] = ((float)band(forward[x], s) - m[0]) * scale;
             } else {
                 for (int x = 0; x < crop; x++)
-                    o[x] = ((float)band(backward - 4 * x, s) - m[0]) * scale;
+                    o[x] = ((float)band(backward[-x], s) - m[0]) * scale;
             }
         }
     }
@@ -172,16 +177,15 @@ CLONES void mlimages_crop_pixels(uint8_t *restrict out, const uint8_t *restrict 
                                  int crop, int top, int left, int flip)
 {
     for (int y = 0; y < crop; y++) {
-        const uint8_t *row = pixels + (ptrdiff_t)(top + y) * row_bytes;
-        const uint8_t *forward = row + 4 * (ptrdiff_t)left;
-        const uint8_t *backward = row + 4 * (width - 1 - left);
+        const word_t *row = (const word_t *)(pixels + (ptrdiff_t)(top + y) * row_bytes);
+        const word_t *forward = row + left, *backward = row + (width - 1 - left);
         for (int c = 0; c < 3; c++) {
             const unsigned s = shift_of(c);
             uint8_t *o = out + ((ptrdiff_t)c * crop + y) * crop;
             if (!flip) {
-                for (int x = 0; x < crop; x++) o[x] = (uint8_t)band(forward + 4 * x, s);
+                for (int x = 0; x < crop; x++) o[x] = (uint8_t)band(forward[x], s);
             } else {
-                for (int x = 0; x < crop; x++) o[x] = (uint8_t)band(backward - 4 * x, s);
+                for (int x = 0; x < crop; x++) o[x] = (uint8_t)band(backward[-x], s);
             }
         }
     }

@@ -28,6 +28,13 @@ from mlimages.gather.slots import Closed, Slots
 
 log = logging.getLogger("mlimages.gather")
 _BATCH = 512
+# Bodies fetched and staged that may wait for a validator beyond the requests in flight, and
+# their bytes: the HTTP side runs ahead of validation (the validators yield the CPU to the
+# event loop: workers.py), which catches up while requests wait on slow hosts, as on the
+# timeouts at a run's end; past either bound no new request starts (benchmarks/RESULTS.md,
+# 2026-12-03, 10:40).
+BACKLOG = 1024
+BACKLOG_BYTES = 256 << 20
 
 
 class Run:
@@ -63,9 +70,12 @@ class Run:
         self.validators, self.peers = validators, peers
         self.slots = self.fatal = None
         self.admissions = Admissions(opts.limit, peers.size if peers else 1, self._kept)
+        self.staged_bytes, self.room = 0, None  # room: set while staged_bytes < BACKLOG_BYTES
 
     async def main(self):
         """Run until every item has settled (each request has a total deadline)."""
+        self.room = asyncio.Event()
+        self.room.set()
         connector = aiohttp.TCPConnector(limit=self.opts.parallel,
                                          limit_per_host=self.opts.per_host, ttl_dns_cache=300)
         headers = {"User-Agent": f"mlimages/{__version__} (image dataset gatherer)"}
@@ -78,13 +88,12 @@ class Run:
             async with aiohttp.ClientSession(
                     connector=connector, headers=headers, cookie_jar=aiohttp.DummyCookieJar(),
                     timeout=aiohttp.ClientTimeout(total=None)) as session:
-                # Twice as many workers as requests in flight: while half wait for their
-                # bodies to be validated, the HTTP slots stay busy with the other half (more
-                # measured no faster: benchmarks/RESULTS.md, 2026-12-03).
-                self.slots = Slots(self.opts.parallel)
+                # A task per request in flight and per staged body that may wait for a
+                # validator (BACKLOG), so that the HTTP slots stay busy while bodies wait.
+                self.slots = Slots(self.opts.parallel, self.room)
                 queue = asyncio.Queue(maxsize=2 * self.opts.parallel)
                 tasks = [asyncio.create_task(self._worker(queue, session))
-                         for _ in range(2 * self.opts.parallel)]
+                         for _ in range(self.opts.parallel + BACKLOG)]
                 # return_exceptions: one task's failure must not end the wait for the others
                 finished = asyncio.gather(*tasks, return_exceptions=True)
                 try:
@@ -194,22 +203,28 @@ class Run:
             if got.status != "ok":
                 record = Record.failed(item, got.status, got.reason)
             else:
-                record = await self._keep(item, got.body)
+                size = len(got.body)
+                try:
+                    tmp = self.out.stage(got.body)
+                except OSError as e:
+                    tmp, record = None, Record.failed(item, "write_error",
+                                                      f"{e.strerror or e}", bytes=size)
+                got = None  # while it waits for a validator, the file holds the body, not memory
+                if tmp is not None:
+                    record = await self._keep(item, tmp, size)
         record.elapsed = round(time.monotonic() - start, 3)
         return record
 
-    async def _keep(self, item, body):
-        """Validate (in a worker process), name and store one body."""
-        size = len(body)
-        try:
-            tmp = self.out.stage(body)
-        except OSError as e:
-            return Record.failed(item, "write_error", f"{e.strerror or e}", bytes=size)
+    async def _keep(self, item, tmp, size):
+        """Validate (in a worker process), name and store one staged body."""
+        self._staged(size)
         try:
             verdict = await self.validators.check(tmp, item.url)
         except BaseException:
             self.out.discard(tmp)
             raise
+        finally:
+            self._staged(-size)
         if verdict.status != "ok":
             self.out.discard(tmp)
             return Record.failed(item, verdict.status, verdict.reason, bytes=size,
@@ -230,6 +245,14 @@ class Run:
             self.kept_sha1.pop(verdict.sha1, None)
             return Record.failed(item, "write_error", f"{path}: {e.strerror or e}", bytes=size)
         return Record(item.url, item.id, item.label, "ok", "", size, path, verdict.sha1)
+
+    def _staged(self, change):
+        """Count ``change`` bytes into the backlog; new requests wait while it is full."""
+        self.staged_bytes += change
+        if self.staged_bytes < BACKLOG_BYTES:
+            self.room.set()
+        else:
+            self.room.clear()
 
     def _claim(self, item, verdict):
         """A file name for a kept image, or None if it would not be safe."""

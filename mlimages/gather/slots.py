@@ -1,8 +1,9 @@
 """The HTTP slots of a gather run: how many requests are in flight, and when none may start.
 
 A run holds a slot for each attempt (:func:`mlimages.gather.fetch.fetch`). No attempt starts
-once the run is stopping (an interrupt, a folder error): it raises :class:`Closed`, as does a
-backoff cut short by the stop, and the URL stays unsettled for the next run.
+while the run's backlog of staged bodies is full (``room`` cleared), and none once the run is
+stopping (an interrupt, a folder error): it raises :class:`Closed`, as does a backoff cut short
+by the stop, and the URL stays unsettled for the next run.
 """
 
 import asyncio
@@ -15,12 +16,13 @@ class Closed(MlimagesError, RuntimeError):
 
 
 class Slots:
-    """The HTTP slots: ``n`` requests in flight, none started once :meth:`close` is called
+    """The HTTP slots: ``n`` requests in flight, none started while ``room`` (an
+    ``asyncio.Event``, or None) is cleared, none once :meth:`close` is called
     (:class:`Closed`). An async context manager, held for one attempt
     (:func:`mlimages.gather.fetch.fetch`)."""
 
-    def __init__(self, n):
-        self.free, self.stopping = asyncio.Semaphore(n), asyncio.Event()
+    def __init__(self, n, room=None):
+        self.free, self.stopping, self.room = asyncio.Semaphore(n), asyncio.Event(), room
 
     @property
     def closed(self):
@@ -39,7 +41,15 @@ class Slots:
         raise Closed()
 
     async def __aenter__(self):
-        await self.free.acquire()
+        while True:
+            if self.room is not None:
+                await self.room.wait()
+            await self.free.acquire()
+            # The room is looked at again once a slot is had: hundreds of tasks may have
+            # passed it while it was open and queued for the slots.
+            if self.room is None or self.room.is_set() or self.closed:
+                break
+            self.free.release()
         if self.closed:  # closed while this waited for a slot
             self.free.release()
             raise Closed()

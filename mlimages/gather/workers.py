@@ -14,11 +14,20 @@ Protocol (JSON lines): the first line to a worker is its settings, its first lin
 worker rewrites the temp file with the resized JPEG before answering.
 
 A worker is a fresh interpreter (no thread of the event loop's process, no file descriptor but
-its pipes: not the lock of ``--out``) in a session of its own, ignoring SIGINT, SIGTERM and
-SIGHUP: a Ctrl-C, a closed terminal or a service's stop reaches the event loop's process, which
-settles the run and ends its workers by closing their input.  A worker dies with that process
-(Linux's ``PR_SET_PDEATHSIG``), even in the middle of a decode, so after a ``kill -9`` nothing
-of the run is left; elsewhere it ends at the end of its input.
+its pipes: not the lock of ``--out``) in a process group of its own, ignoring SIGINT, SIGTERM,
+SIGHUP and SIGTTOU: a Ctrl-C (or Ctrl-Z, Ctrl-\\), a closed terminal or a service's stop reaches
+the event loop's process, which settles the run and ends its workers by closing their input.  A
+worker dies with that process (Linux's ``PR_SET_PDEATHSIG``), even in the middle of a decode,
+so after a ``kill -9`` nothing of the run is left; elsewhere it ends at the end of its input.
+
+A worker runs at a lower priority (``NICE``) than the event loop: when they compete for the
+CPU, the requests go out first and the bodies wait, staged, for the worker (``run.BACKLOG``),
+which catches up while the requests wait on slow hosts. It stays in the event loop's session
+(a group, not a new session) because Linux schedules each session as one group (autogroup):
+in a session of its own a worker got a group's equal share whatever its nice value, and the
+event loop (with anything else of its session) the other share (benchmarks/RESULTS.md,
+2026-12-03, 10:40). Its deadline is far above what a lower priority costs: a worker gets a
+tenth of a core or more against a busy event loop, and the loop waits once the backlog is full.
 """
 
 import asyncio
@@ -34,6 +43,7 @@ from mlimages.gather.records import Verdict
 
 _LIMIT = 1 << 20  # longest answer line
 DECODE_DEADLINE = 30.0  # seconds; a legitimate body (up to Pillow's pixel limit) needs a few
+NICE = 10  # added to a worker's nice value: below the event loop's priority
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
@@ -97,7 +107,7 @@ class _Worker:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mlimages.gather.workers", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
-            start_new_session=True)
+            process_group=0)
         self.proc.stdin.write(json.dumps(settings).encode() + b"\n")
         self.proc.stdin.flush()
         self.deadline = settings.get("decode_deadline")
@@ -218,9 +228,15 @@ def _check_file(path, name, settings, rules, spec):
 
 
 def follow_parent(parent):
-    """Leave the signals to the process that feeds this worker, and die with it."""
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+    """Leave the signals to the process that feeds this worker, die with it, and yield the CPU
+    to it."""
+    # SIGTTOU: a background group's write to a terminal set to `stty tostop` would stop it.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGTTOU):
         signal.signal(sig, signal.SIG_IGN)
+    try:
+        os.nice(NICE)
+    except OSError:  # not allowed here: the normal priority only costs some speed
+        pass
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # it died before prctl: no one will read the answers

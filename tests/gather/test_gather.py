@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -57,6 +58,21 @@ def assert_manifest_matches_folder(out):
 def write_list(path, urls):
     Path(path).write_text("".join(u + "\n" for u in urls), "utf-8")
     return str(path)
+
+
+def workers_of(pid):
+    """Pids of the decode processes started by ``pid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if entry.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid \
+                and b"mlimages.gather.workers" in cmdline:
+            found.append(int(entry))
+    return found
 
 
 @pytest.fixture
@@ -373,6 +389,77 @@ def test_ctrl_c_finishes_what_is_in_flight_and_leaves_a_consistent_folder(slow_s
     subprocess.run(cmd, check=True, capture_output=True)
     records = assert_manifest_matches_folder(out)
     assert len(records) == 80 and all(r["status"] == "ok" for r in records.values())
+
+
+def _hits(site):
+    return sum(site.hits.values())
+
+
+def _wait_for(condition, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def test_requests_run_ahead_of_a_stalled_validator_while_bodies_wait_staged(slow_site,
+                                                                             tmp_path):
+    # The HTTP side must not wait for validation (run.BACKLOG): with its one decoding process
+    # stopped, all 40 URLs are still requested at 2 in flight, their bodies staged; the
+    # process continued, every one is validated and kept. (With only twice --parallel tasks,
+    # requests stopped after about 4 bodies were waiting.)
+    site = slow_site
+    urls = [site.add(f"/c/{i}.jpg", Answer(200, image_bytes(seed=i))) for i in range(40)]
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlimages", "gather", "--urls", write_list(tmp_path / "u.txt", urls),
+         "--out", str(out), "--parallel", "2", "--decode-workers", "1", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert _wait_for(lambda: workers_of(proc.pid))
+        (worker,) = workers_of(proc.pid)
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            assert _wait_for(lambda: _hits(site) == 40, 15), _hits(site)
+            assert len(list((out / ".gather-tmp").iterdir())) >= 40 - 2 - len(kept_files(out))
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    records = assert_manifest_matches_folder(out)
+    assert len(records) == 40 and all(r["status"] == "ok" for r in records.values())
+
+
+def test_the_staged_bytes_bound_the_backlog(slow_site, tmp_path, monkeypatch):
+    # BACKLOG_BYTES: once the bodies waiting for a validator hold that many bytes, no new
+    # request starts (the ones in flight finish); here 3 bodies' worth at 2 in flight.
+    from mlimages.gather import run as gather_run
+
+    site = slow_site
+    body = image_bytes(seed=1)
+    urls = [site.add(f"/c/{i}.jpg", Answer(200, body)) for i in range(40)]
+    monkeypatch.setattr(gather_run, "BACKLOG_BYTES", 3 * len(body))
+    done = {}
+    thread = threading.Thread(target=lambda: done.setdefault("result", gather(
+        SourceOptions(urls=write_list(tmp_path / "u.txt", urls)), tmp_path / "out",
+        GatherOptions(parallel=2, decode_workers=1), progress=False)))
+    thread.start()
+    try:
+        assert _wait_for(lambda: workers_of(os.getpid()))
+        (worker,) = workers_of(os.getpid())
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            time.sleep(0.3)  # what was in the worker's pipe stays there: it is stopped
+            before = _hits(site)
+            time.sleep(1.5)  # 30 requests' worth of latency at 2 in flight
+            assert _hits(site) - before <= 3 + 2, (before, _hits(site))
+        finally:
+            os.kill(worker, signal.SIGCONT)
+    finally:
+        thread.join(60)
+    assert done["result"].summary["this_run"]["ok"] == 40
 
 
 def test_ctrl_c_after_the_whole_list_is_taken_finishes_the_started_requests_only(site,

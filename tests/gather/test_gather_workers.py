@@ -1,12 +1,18 @@
 """The decode processes and their pipe protocol (mlimages/gather/workers.py)."""
 
 import asyncio
+import os
+import re
+import signal
+import sys
+from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from mlimages.demo.site import image_bytes
 from mlimages.gather import GatherOptions
-from mlimages.gather.workers import Validators, settings_for
+from mlimages.gather.workers import NICE, Validators, settings_for
 
 
 def check_all(settings, paths, kill_first=False):
@@ -50,3 +56,32 @@ def test_a_file_that_vanished_is_an_error_not_a_crash(tmp_path):
     missing, ok = check_all(settings_for(GatherOptions()), [tmp_path / "gone.jpg", good])
     assert missing.status == "error" and "FileNotFoundError" in missing.reason
     assert ok.status == "ok"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_worker_yields_the_cpu_to_the_event_loop_in_its_session(tmp_path):
+    # Own process group (out of the terminal's signals), the event loop's session (so Linux
+    # schedules them in one group and the nice value counts), NICE below the loop's priority.
+    good = tmp_path / "good.jpg"
+    good.write_bytes(image_bytes(seed=4))
+
+    async def go():
+        validators = Validators(1, settings_for(GatherOptions()))
+        try:
+            await validators.attach()
+            assert (await validators.check(str(good), "http://x/good.jpg")).status == "ok"
+            pid = validators.workers[0].proc.pid
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{pid}/status").read_text()
+            return pid, stat, status
+        finally:
+            await validators.aclose()
+            validators.kill()
+
+    pid, stat, status = asyncio.run(go())
+    pgrp, session, nice = int(stat[2]), int(stat[3]), int(stat[16])
+    assert pgrp == pid and session == os.getsid(0)
+    assert nice == min(19, os.nice(0) + NICE)
+    ignored = int(re.search(r"^SigIgn:\s*([0-9a-f]+)$", status, re.M).group(1), 16)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGTTOU):
+        assert ignored & (1 << (sig - 1)), sig

@@ -15,7 +15,8 @@ import pytest
 from mlimages.demo.site import Answer, image_bytes
 from mlimages.gather.outdir import OutDir
 from mlimages.gather import GatherError
-from test_gather import assert_manifest_matches_folder, kept_files, manifest_lines, write_list
+from test_gather import (assert_manifest_matches_folder, kept_files, manifest_lines, workers_of,
+                         write_list)
 
 
 def gather_cmd(listing, out, *extra):
@@ -35,21 +36,6 @@ def start(site, tmp_path, n=80, *extra):
     while len(kept_files(out) if out.exists() else []) < 5 and time.monotonic() < deadline:
         time.sleep(0.005)
     return proc, cmd, out
-
-
-def workers_of(pid):
-    """Pids of the decode processes started by ``pid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            continue
-        if entry.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == pid \
-                and b"mlimages.gather.workers" in cmdline:
-            found.append(int(entry))
-    return found
 
 
 def alive(pid):

@@ -178,7 +178,6 @@ class Reader:
         if self.cache is None:
             return native.pixels(im) or chw_array(im)
         chw = chw_array(im)
-        if self.cache is not None:
-            self.cache.put(index, chw)
+        self.cache.put(index, chw)
         return chw
 

@@ -26,11 +26,11 @@ import numpy
 
 ENV = "MLIMAGES_NATIVE"  # "0": never use the compiled loops
 _P, _N, _I, _F = ctypes.c_void_p, ctypes.c_ssize_t, ctypes.c_int, ctypes.c_float
-_SIGNATURES = {  # name -> argument types (every function returns nothing but the last)
-    "mlimages_place": [_P, _P, _N, _N, _N, _P, _N, _N, _N, _I, _I, _I, _I, _I, _F],
-    "mlimages_place_pixels": [_P, _P, _N, _N, _P, _N, _N, _N, _I, _I, _I, _I, _F],
-    "mlimages_crop_pixels": [_P, _P, _N, _N, _I, _I, _I, _I],
-    "mlimages_arrow_pixels": [_P, _P, ctypes.c_int64],
+_SIGNATURES = {  # name -> (argument types, result type)
+    "mlimages_place": ([_P, _P, _N, _N, _N, _P, _N, _N, _N, _I, _I, _I, _I, _I, _F], None),
+    "mlimages_place_pixels": ([_P, _P, _N, _N, _P, _N, _N, _N, _I, _I, _I, _I, _F], None),
+    "mlimages_crop_pixels": ([_P, _P, _N, _N, _I, _I, _I, _I], None),
+    "mlimages_arrow_pixels": ([_P, _P, ctypes.c_int64], _P),
 }
 _capsule = ctypes.pythonapi.PyCapsule_GetPointer
 _capsule.argtypes, _capsule.restype = [ctypes.py_object, ctypes.c_char_p], ctypes.c_void_p
@@ -45,12 +45,10 @@ def library():
     try:
         from mlimages.loader import _native
         lib = ctypes.CDLL(_native.__file__)
-        for name, argtypes in _SIGNATURES.items():
-            getattr(lib, name).argtypes = argtypes
-            getattr(lib, name).restype = None
+        for name, (argtypes, restype) in _SIGNATURES.items():
+            getattr(lib, name).argtypes, getattr(lib, name).restype = argtypes, restype
     except (ImportError, OSError, AttributeError):  # not built, or built for another system
         return None
-    lib.mlimages_arrow_pixels.restype = _P
     return lib
 
 

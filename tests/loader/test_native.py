@@ -16,6 +16,23 @@ from mlimages.loader.transforms import (_SCALE, chw_array, crop_into, crop_view,
                                         place)
 
 
+# Where the package was installed without a C compiler the loops are absent and NumPy does the
+# work (tested in test_transforms.py); test_the_extension_is_built_where_a_compiler_is makes
+# sure that this skips nothing where a compiler is.
+needs_loops = pytest.mark.skipif(native.library() is None,
+                                 reason="the compiled loops are not built (no C compiler)")
+
+
+@pytest.fixture
+def loops_off(monkeypatch):
+    """``MLIMAGES_NATIVE=0`` for the test (read at the first call: the cache is cleared)."""
+    monkeypatch.setenv(native.ENV, "0")
+    native.library.cache_clear()
+    yield
+    monkeypatch.delenv(native.ENV)
+    native.library.cache_clear()
+
+
 def numpy_place(chw, mean, top, left, flip, crop):
     out = np.empty((chw.shape[0], crop, crop), np.float32)
     normalize(out, crop_view(chw, top, left, flip, crop), mean, top, left)
@@ -24,11 +41,18 @@ def numpy_place(chw, mean, top, left, flip, crop):
 
 @pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None,
                     reason="no C compiler: the package installs without its compiled loop")
-def test_the_extension_is_built_where_a_compiler_is():
-    assert native.library() is not None, (
-        "mlimages/loader/_native.c was not compiled: `make setup` builds it (run it again)")
+def test_the_extension_is_built_where_a_compiler_is(monkeypatch):
+    monkeypatch.delenv(native.ENV, raising=False)  # built, whether turned off here or not
+    native.library.cache_clear()
+    try:
+        assert native.library() is not None, (
+            "mlimages/loader/_native.c was not compiled: `make setup` builds it (run it again)")
+    finally:
+        monkeypatch.undo()
+        native.library.cache_clear()
 
 
+@needs_loops
 @pytest.mark.parametrize("size, crop", [(256, 227), (16, 12), (13, 9), (10, 10), (7, 1)])
 @pytest.mark.parametrize("mean_kind", ["image", "per channel", "grey image"])
 def test_native_place_writes_numpys_bits(size, crop, mean_kind):
@@ -42,8 +66,7 @@ def test_native_place_writes_numpys_bits(size, crop, mean_kind):
         out = np.full((channels, crop, crop), np.nan, np.float32)
         assert native.place(out, chw, mean, top, left, flip, crop, _SCALE)
         np.testing.assert_array_equal(out, numpy_place(chw, mean, top, left, flip, crop))
-
-
+@needs_loops
 def test_native_place_reads_planes_with_any_row_and_channel_strides():
     rng = np.random.default_rng(3)
     padded = rng.integers(0, 256, (3, 20, 24), dtype=np.uint8)
@@ -79,17 +102,11 @@ def test_native_place_declines_what_it_cannot_read_and_writes_nothing():
     assert _declined(out, chw, mean, 0, 0, 12)
 
 
-def test_mlimages_native_0_turns_it_off(monkeypatch):
-    monkeypatch.setenv(native.ENV, "0")
-    native.library.cache_clear()
-    try:
-        chw = np.zeros((3, 8, 8), np.uint8)
-        out = np.full((3, 4, 4), np.nan, np.float32)
-        assert _declined(out, chw, np.zeros((3, 1, 1), np.float32), 0, 0, 4)
-    finally:
-        monkeypatch.delenv(native.ENV)
-        native.library.cache_clear()
-    assert native.library() is not None
+def test_mlimages_native_0_turns_it_off(loops_off):
+    chw = np.zeros((3, 8, 8), np.uint8)
+    out = np.full((3, 4, 4), np.nan, np.float32)
+    assert _declined(out, chw, np.zeros((3, 1, 1), np.float32), 0, 0, 4)
+    assert native.pixels(Image.new("RGB", (8, 8))) is None
 
 
 # ------------------------------------------------------------ Pillow's pixels, read in place
@@ -101,8 +118,7 @@ def _rgb_image(height, width, seed):
 def _decoded_jpeg(tmp_path, size):
     _rgb_image(size, size, 9).save(tmp_path / "a.jpg", quality=90)
     return open_image(tmp_path / "a.jpg", ImageSpec(size=size))
-
-
+@needs_loops
 def test_pixels_reach_a_decoded_rgb_image_where_pillow_keeps_it(tmp_path):
     im = _decoded_jpeg(tmp_path, 32)
     pixels = native.pixels(im)
@@ -112,6 +128,7 @@ def test_pixels_reach_a_decoded_rgb_image_where_pillow_keeps_it(tmp_path):
     np.testing.assert_array_equal(rgbx[:, :, :3], np.asarray(im))
 
 
+@needs_loops
 @pytest.mark.parametrize("height, width, crop", [(256, 256, 227), (13, 17, 9), (7, 5, 5),
                                                  (4, 4, 1)])
 @pytest.mark.parametrize("mean_kind", ["image", "per channel"])
@@ -130,9 +147,8 @@ def test_pixels_give_the_bits_of_the_planes(height, width, crop, mean_kind):
         window = np.zeros((3, crop, crop), np.uint8)
         assert native.crop_pixels(window, pixels, top, left, flip, crop)
         np.testing.assert_array_equal(window, crop_view(chw, top, left, flip, crop))
-
-
-def test_pixels_are_none_where_the_loops_cannot_read_them(monkeypatch):
+@needs_loops
+def test_pixels_are_none_where_the_loops_cannot_read_them():
     assert native.pixels(Image.new("L", (8, 8))) is None  # one byte a pixel: planes already
     assert native.pixels(Image.new("RGBA", (8, 8))) is None  # open_image never gives RGBA
     # Pillow keeps a large image's rows in several blocks: no one address for them all.
@@ -141,15 +157,7 @@ def test_pixels_are_none_where_the_loops_cannot_read_them(monkeypatch):
     assert not native.library().mlimages_arrow_pixels(  # the C side checks the layout too
         native._capsule(grey_schema, b"arrow_schema"),
         native._capsule(grey_export, b"arrow_array"), 64)
-    monkeypatch.setenv(native.ENV, "0")
-    native.library.cache_clear()
-    try:
-        assert native.pixels(_rgb_image(8, 8, 0)) is None
-    finally:
-        monkeypatch.delenv(native.ENV)
-        native.library.cache_clear()
-
-
+@needs_loops
 def test_pixels_decline_what_they_cannot_write_and_the_transforms_use_the_planes():
     rng = np.random.default_rng(5)
     im = _rgb_image(16, 16, 5)

@@ -194,26 +194,26 @@ class Run:
 
     async def _settle(self, item, session):
         start = time.monotonic()
-        problem = fetching.check_url(item.url)
-        if problem:
-            record = Record.failed(item, "bad_url", problem)
-        else:
-            got = await fetching.fetch(session, item.url, self.opts, self.placeholders,
-                                       self.proxies(item.url), self.slots)
-            if got.status != "ok":
-                record = Record.failed(item, got.status, got.reason)
-            else:
-                size = len(got.body)
-                try:
-                    tmp = self.out.stage(got.body)
-                except OSError as e:
-                    tmp, record = None, Record.failed(item, "write_error",
-                                                      f"{e.strerror or e}", bytes=size)
-                got = None  # while it waits for a validator, the file holds the body, not memory
-                if tmp is not None:
-                    record = await self._keep(item, tmp, size)
+        staged = await self._fetch_and_stage(item, session)
+        record = staged if isinstance(staged, Record) else await self._keep(item, *staged)
         record.elapsed = round(time.monotonic() - start, 3)
         return record
+
+    async def _fetch_and_stage(self, item, session):
+        """The URL's body in a staged file, ``(path, size)``, or the :class:`Record` of why
+        not. Once this returns only the file holds the body: the bodies that wait for a
+        validator (``BACKLOG``) wait on disk, not in memory."""
+        problem = fetching.check_url(item.url)
+        if problem:
+            return Record.failed(item, "bad_url", problem)
+        got = await fetching.fetch(session, item.url, self.opts, self.placeholders,
+                                   self.proxies(item.url), self.slots)
+        if got.status != "ok":
+            return Record.failed(item, got.status, got.reason)
+        try:
+            return self.out.stage(got.body), len(got.body)
+        except OSError as e:
+            return Record.failed(item, "write_error", f"{e.strerror or e}", bytes=len(got.body))
 
     async def _keep(self, item, tmp, size):
         """Validate (in a worker process), name and store one staged body."""

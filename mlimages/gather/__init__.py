@@ -28,8 +28,10 @@ Typical use::
 
 import asyncio
 import concurrent.futures
+import contextlib
 import dataclasses
 import datetime
+import gc
 import os
 import time
 from pathlib import Path
@@ -42,6 +44,13 @@ from mlimages.gather.placeholders import load_placeholders
 
 __all__ = ["GatherError", "GatherOptions", "GatherResult", "Item", "Record", "STATUSES",
            "SourceOptions", "gather", "is_transient", "summary_table"]
+
+# Allocations between two collections of the youngest generation while the event loop runs
+# (CPython's default: 700). The loop makes and drops a few hundred small containers per request
+# (aiohttp's request and response objects, futures, records); at 700 the collector ran some
+# 60 times per 1,000 URLs, and once over every imported module, each time stalling the
+# requests in flight (benchmarks/RESULTS.md, 2026-12-03, 12:00).
+GC_THRESHOLD = 10_000
 
 
 @dataclasses.dataclass
@@ -93,7 +102,8 @@ def gather(source, out, opts=None, progress=False, peers=None):
         run = Run(src, outdir, past, opts, placeholders, spec, validators, progress, peers)
         completed = False
         try:
-            _run_loop(run.main())
+            with _rarer_collections():
+                _run_loop(run.main())
             completed = True
         finally:
             validators.kill()
@@ -108,6 +118,27 @@ def default_decode_workers():
     One worker against two on two cores, measured: benchmarks/RESULTS.md.
     """
     return max(1, (os.cpu_count() or 2) - 1)
+
+
+@contextlib.contextmanager
+def _rarer_collections():
+    """Within the block the cyclic garbage collector leaves alone what exists at entry (frozen:
+    the modules, the run's settings, the resumed manifest) and collects the youngest generation
+    every ``GC_THRESHOLD`` allocations; the collector's settings are put back at exit. A
+    collector switched off, set rarer still, or with objects frozen by the caller, is kept so.
+    """
+    threshold = gc.get_threshold()
+    freeze = gc.get_freeze_count() == 0
+    if freeze:
+        gc.freeze()
+    if threshold[0] and threshold[0] < GC_THRESHOLD:
+        gc.set_threshold(GC_THRESHOLD, *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        if freeze:
+            gc.unfreeze()
 
 
 def _run_loop(coro):

@@ -192,6 +192,9 @@ async def _body(resp, max_bytes, final):
     if encoding != "identity" and encoding not in _ZLIB_WBITS:
         return Fetched("unsupported", f"Content-Encoding {encoding!r}: only gzip and deflate "
                        "are decoded", final_url=final)
+    if encoding == "identity" and declared is not None:
+        # The parser stops at Content-Length (within the cap): no need to count chunk by chunk.
+        return Fetched("ok", "", await resp.content.read(), final)
     decoder = _Decoder(encoding)
     body, received = bytearray(), 0
     try:

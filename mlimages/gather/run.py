@@ -16,7 +16,6 @@ import time
 from collections import Counter
 
 import aiohttp
-from tqdm import tqdm
 
 from mlimages import __version__
 from mlimages.gather import fetch as fetching
@@ -66,7 +65,7 @@ class Run:
             self.names.add(path, url)
         self.kept_sha1 = dict(past.kept_sha1)
         self.proxies = fetching.Proxies(opts.proxy)
-        self.bar = tqdm(disable=not progress, unit="img", desc="gather", dynamic_ncols=True)
+        self.bar = _progress_bar() if progress else None
         self.validators, self.peers = validators, peers
         self.slots = self.fatal = None
         self.admissions = Admissions(opts.limit, peers.size if peers else 1, self._kept)
@@ -115,7 +114,8 @@ class Run:
                 for failure in failures:
                     if isinstance(failure, BaseException):
                         raise failure
-        self.bar.close()
+        if self.bar is not None:
+            self.bar.close()
         if self.fatal is not None:
             raise self.fatal
 
@@ -274,11 +274,19 @@ class Run:
             self.kept_bytes += record.bytes
         else:
             log.debug("%s %s %s", record.status, record.url, record.reason)
-        failed = sum(self.counts.values()) - self.counts["ok"]
-        self.bar.set_postfix_str(f"ok={self.counts['ok']} failed={failed}", refresh=False)
-        self.bar.update()
+        if self.bar is not None:
+            failed = sum(self.counts.values()) - self.counts["ok"]
+            self.bar.set_postfix_str(f"ok={self.counts['ok']} failed={failed}", refresh=False)
+            self.bar.update()
         if self.peers:
             self.peers.on_record(self, record)
+
+
+def _progress_bar():
+    # Imported here: without a bar (--quiet, the library's default) the import would only
+    # delay the first request.
+    from tqdm import tqdm
+    return tqdm(unit="img", desc="gather", dynamic_ncols=True)
 
 
 def _drain(queue):

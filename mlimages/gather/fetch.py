@@ -19,6 +19,7 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import aiohttp
+import yarl
 
 from mlimages.gather.records import is_transient
 from mlimages.gather.slots import Slots
@@ -28,8 +29,9 @@ MAX_WAIT = 60.0   # the longest backoff or Retry-After we sleep; a longer Retry-
 # The Content-Encodings _Decoder undoes, asked for explicitly (aiohttp would also offer br and
 # zstd when their modules are installed); aiohttp's own decoding is switched off.
 ACCEPT_ENCODING = "gzip, deflate"
-# A redirect to file:, ftp:, data:, ... (older aiohttp raises a ValueError: bad_url as well).
-_TO_NOT_HTTP = getattr(aiohttp, "NonHttpUrlRedirectClientError", ())
+_HEADERS = {"Accept-Encoding": ACCEPT_ENCODING}
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
+_HTTP = ("http", "https")
 _ZLIB_WBITS = {"gzip": 32 + zlib.MAX_WBITS, "x-gzip": 32 + zlib.MAX_WBITS,
                "deflate": zlib.MAX_WBITS}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -59,7 +61,7 @@ def check_url(url):
         parts = urlsplit(url)
     except ValueError as e:
         return f"unparsable URL: {e}"
-    if parts.scheme.lower() not in ("http", "https"):
+    if parts.scheme.lower() not in _HTTP:
         return f"scheme {parts.scheme or 'missing'!r}: only http and https are fetched"
     if not parts.hostname:
         return "no host name"
@@ -143,25 +145,53 @@ def _backoff(opts, attempt):
 
 
 async def _attempt(session, url, opts, placeholders, proxy, attempt):
-    """One request: returns (Fetched, seconds to wait before a retry or None for no retry)."""
+    """One request and its redirects: returns (Fetched, seconds to wait before a retry or
+    None for no retry)."""
     backoff = _backoff(opts, attempt)
     try:
         async with asyncio.timeout(opts.timeout):
-            async with session.get(url, proxy=proxy, max_redirects=MAX_REDIRECTS,
-                                   headers={"Accept-Encoding": ACCEPT_ENCODING},
-                                   auto_decompress=False) as resp:
-                return await _answer(resp, opts, placeholders, backoff)
+            return await _follow(session, url, opts, placeholders, proxy, backoff)
     except TimeoutError:
         return Fetched("timeout", f"no complete answer within {opts.timeout:g} s"), backoff
-    except aiohttp.TooManyRedirects:
-        return Fetched("too_many_redirects", f"more than {MAX_REDIRECTS} redirects"), None
-    except _TO_NOT_HTTP as e:
-        return Fetched("bad_url", f"redirect to {str(e)[:200]}: only http and https are "
-                       "followed"), None
     except (aiohttp.InvalidURL, ValueError) as e:
         return Fetched("bad_url", f"{type(e).__name__}: {e}"), None
     except (aiohttp.ClientError, OSError) as e:
         return Fetched("connection_error", f"{type(e).__name__}: {e}".strip()), backoff
+
+
+async def _follow(session, url, opts, placeholders, proxy, backoff):
+    """GET ``url``, then where its redirects lead (``MAX_REDIRECTS`` requests at most): a
+    redirect to another scheme, or to a known placeholder, settles without being asked."""
+    url = yarl.URL(url)
+    for _ in range(MAX_REDIRECTS):
+        async with session.get(url, proxy=proxy, allow_redirects=False, headers=_HEADERS,
+                               auto_decompress=False) as resp:
+            target = _redirect(resp, url)
+            if target is None:
+                return await _answer(resp, opts, placeholders, backoff)
+        if target.scheme not in _HTTP:
+            return Fetched("bad_url", f"redirect to {str(target)[:200]}: only http and https "
+                           "are followed"), None
+        url = target
+        rule = placeholders.match_url(str(url)) if placeholders is not None else None
+        if rule:
+            return Fetched("placeholder", rule, final_url=str(url)), None
+    return Fetched("too_many_redirects", f"more than {MAX_REDIRECTS} redirects"), None
+
+
+def _redirect(resp, asked):
+    """Where the answer to the ``yarl.URL`` ``asked`` redirects to (resolved against it), or
+    None for any other answer (a 3xx without a Location is an answer)."""
+    if resp.status not in _REDIRECTS:
+        return None
+    location = resp.headers.get("Location") or resp.headers.get("URI")
+    if location is None:
+        return None
+    target = asked.join(yarl.URL(location))  # ValueError (not a URL): bad_url
+    if target.scheme in _HTTP and not target.user and target.origin() == asked.origin():
+        # the same site: the URL's credentials go on, as the client sends them
+        target = target.with_user(asked.user).with_password(asked.password)
+    return target
 
 
 async def _answer(resp, opts, placeholders, backoff):

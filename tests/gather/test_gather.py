@@ -7,13 +7,15 @@ import subprocess
 import sys
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from mlimages.cli import main as cli_main
-from mlimages.demo.site import Answer, image_bytes, placeholder_image, png_bytes, to_placeholder
+from mlimages.demo.site import (PLACEHOLDER_PATH, Answer, image_bytes, placeholder_image,
+                                png_bytes, to_placeholder)
 from mlimages.gather import GatherError, GatherOptions, SourceOptions, gather, summary_table
 from mlimages.gather.outdir import OutDir
 from mlimages.image import verify_image
@@ -531,3 +533,71 @@ def test_a_manifest_that_cannot_grow_stops_the_run_with_the_reason(site, tmp_pat
     assert "manifest.jsonl" in done.stderr and "free some space" in done.stderr, done.stderr
     assert not list((out / ".gather-tmp").glob("*.part")) if (out / ".gather-tmp").exists() \
         else True
+
+
+def test_a_redirect_to_a_placeholder_settles_without_asking_for_it(site, tmp_path):
+    urls = [site.add("/dead.jpg", to_placeholder()),
+            site.add("/dead-deep.jpg", Answer(301, headers={"Location": "/dead.jpg"}))]
+    records = _run(site, tmp_path, urls)
+    for url in urls:
+        assert records[url]["status"] == "placeholder", records[url]
+        assert PLACEHOLDER_PATH in records[url]["reason"]
+    assert site.hits[PLACEHOLDER_PATH] == 0  # settled on the Location: the image is known
+    assert site.hits["/dead.jpg"] == 2
+
+
+def test_redirects_are_followed_relative_and_absolute_with_each_status(site, tmp_path):
+    real = image_bytes(seed=21)
+    site.add("/photos/real.jpg", Answer(200, real))
+    urls = {status: site.add(f"/moved/{status}.jpg",
+                             Answer(status, headers={"Location": "../photos/real.jpg"}))
+            for status in (301, 302, 303, 307, 308)}
+    urls["absolute"] = site.add("/moved/abs.jpg", Answer(
+        302, headers={"Location": site.url("/moved/301.jpg")}))
+    urls["no location"] = site.add("/moved/none.jpg", Answer(302))
+    records = _run(site, tmp_path, list(urls.values()))
+    for key, url in urls.items():
+        if key == "no location":
+            assert records[url]["status"] == "http_302", records[url]
+            continue
+        assert records[url]["status"] == "ok", (key, records[url])
+        assert (tmp_path / "out" / records[url]["path"]).read_bytes() == real
+    assert site.hits["/photos/real.jpg"] == 6
+
+
+def _run(site, tmp_path, urls):
+    listing = write_list(tmp_path / "urls.txt", urls)
+    gather(SourceOptions(urls=listing), tmp_path / "out",
+           GatherOptions(timeout=5.0, retries=0, dedupe=False))
+    return read_manifest(tmp_path / "out")
+
+
+def test_a_same_site_redirect_keeps_the_urls_credentials(tmp_path):
+    body, seen = image_bytes(seed=22), []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            seen.append((self.path, self.headers.get("Authorization")))
+            if self.path == "/a.jpg":
+                self.send_response(302)
+                self.send_header("Location", "/b.jpg")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://me:secret@127.0.0.1:{server.server_address[1]}/a.jpg"
+        listing = write_list(tmp_path / "urls.txt", [url])
+        gather(SourceOptions(urls=listing), tmp_path / "out", GatherOptions(timeout=5.0))
+        server.shutdown()
+    assert read_manifest(tmp_path / "out")[url]["status"] == "ok"
+    assert [path for path, _ in seen] == ["/a.jpg", "/b.jpg"]
+    assert seen[0][1] == seen[1][1] == "Basic bWU6c2VjcmV0"  # me:secret

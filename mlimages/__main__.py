@@ -1,6 +1,4 @@
 """``python -m mlimages`` runs the command line."""
-import sys
+from mlimages.cli import program
 
-from mlimages.cli import main
-
-sys.exit(main())
+program()

@@ -27,23 +27,26 @@ from typing import Callable, NamedTuple
 from mlimages import __version__
 from mlimages.cli import audit, evaluate, export, gather, label, mean, pretrained, tools, train
 from mlimages.cli._args import _Formatter
-from mlimages.cli._process import outputs_may_break, start_pool_server, termination_interrupts
+from mlimages.cli._process import (end_process, outputs_may_break, start_pool_server,
+                                   termination_interrupts)
 from mlimages.errors import MlimagesError
 
 
 class Command(NamedTuple):
-    """A subcommand: its one-line help, how to add its arguments, how to run it, and the
+    """A subcommand: its one-line help, how to add its arguments, how to run it, the
     modules its process-pool workers run, to import in the pools' server before it parses
-    (:func:`start_pool_server`; only for a command that always starts a pool)."""
+    (:func:`start_pool_server`; only for a command that always starts a pool), and whether
+    the program ends without the interpreter's teardown once it is done (:func:`program`)."""
 
     help: str
     add: Callable
     run: Callable
     preload: "tuple[str, ...]" = ()
+    end_early: bool = False
 
 
 COMMANDS = {
-    "gather":  Command(gather.HELP,        gather.add,        gather.run),
+    "gather":  Command(gather.HELP,        gather.add,        gather.run, end_early=True),
     "label":   Command(label.HELP,         label.add,         label.run),
     "mean":    Command(mean.HELP,          mean.add,          mean.run,   ("mlimages.mean",)),
     "train":   Command(train.HELP,         train.add,         train.run),
@@ -96,6 +99,17 @@ def _asks_help(argv):
     """Whether a word of ``argv`` asks for help or the version (then the command will not
     run; an option's value that reads so counts too, which only skips the early start)."""
     return any(word in ("-h", "--help", "--version") for word in argv)
+
+
+def program():
+    """The ``mlimages`` program (its console script, ``python -m mlimages``): :func:`main`,
+    then the process ends with its status; after a command marked ``end_early`` (gather)
+    without the interpreter's teardown (:func:`~mlimages.cli._process.end_process`)."""
+    status = main()
+    command = COMMANDS.get(_command_in(sys.argv[1:]))
+    if command is not None and command.end_early:
+        end_process(status)
+    sys.exit(status)
 
 
 def main(argv=None):

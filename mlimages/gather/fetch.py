@@ -145,8 +145,7 @@ def _backoff(opts, attempt):
 
 
 async def _attempt(session, url, opts, placeholders, proxy, attempt):
-    """One request and its redirects: returns (Fetched, seconds to wait before a retry or
-    None for no retry)."""
+    """One request and its redirects: (Fetched, seconds before a retry or None for none)."""
     backoff = _backoff(opts, attempt)
     try:
         async with asyncio.timeout(opts.timeout):
@@ -180,7 +179,7 @@ async def _follow(session, url, opts, placeholders, proxy, backoff):
 
 
 def _redirect(resp, asked):
-    """Where the answer to the ``yarl.URL`` ``asked`` redirects to (resolved against it), or
+    """Where the answer to ``asked`` (a ``yarl.URL``) redirects to, resolved against it;
     None for any other answer (a 3xx without a Location is an answer)."""
     if resp.status not in _REDIRECTS:
         return None

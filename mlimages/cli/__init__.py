@@ -9,7 +9,7 @@ Each subcommand is a :class:`Command` in ``COMMANDS``: its one-line help, ``add(
     tools.py   predict, inspect, info, demo
     pretrained.py  export.py   pretrained weights by name; a run as ONNX
     _process.py  the process-wide state a command runs under (streams, signals, the pools'
-                 server started early)
+                 server started early) and the process's end after gather
 
 Library errors (:class:`mlimages.errors.MlimagesError`) are printed as one line, exit
 status 2. While a command runs, output whose reader went away (a closed pipe or terminal) is

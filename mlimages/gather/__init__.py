@@ -49,7 +49,7 @@ __all__ = ["GatherError", "GatherOptions", "GatherResult", "Item", "Record", "ST
 # (CPython's default: 700). The loop makes and drops a few hundred small containers per request
 # (aiohttp's request and response objects, futures, records); at 700 the collector ran some
 # 60 times per 1,000 URLs, and once over every imported module, each time stalling the
-# requests in flight (benchmarks/RESULTS.md, 2026-12-03, 12:00).
+# requests in flight (benchmarks/RESULTS.md, 2026-12-03, 11:42).
 GC_THRESHOLD = 10_000
 
 

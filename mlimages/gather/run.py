@@ -32,7 +32,7 @@ _BATCH = 512
 # event loop: workers.py), which catches up while requests wait on slow hosts, as on the
 # timeouts at a run's end; past either bound no new request starts (benchmarks/RESULTS.md,
 # 2026-12-03, 10:40). A waiting body holds a task (4 us each to start); 1,024 filled up within
-# a CPU-bound run of 2,300 URLs and held the requests back (RESULTS.md, 2026-12-03, 12:20).
+# a CPU-bound run of 2,300 URLs and held the requests back (RESULTS.md, 2026-12-03, 11:42).
 BACKLOG = 4096
 BACKLOG_BYTES = 256 << 20
 

@@ -234,12 +234,16 @@ def test_hostile_names_never_leave_out(site, tmp_path):
 def test_proxy_with_credentials(proxy, tmp_path):
     target = "http://127.0.0.1:9/via-proxy.jpg"  # nothing listens on port 9: only the proxy
     proxy.add(target, Answer(200, image_bytes(seed=3)))
-    urls = write_list(tmp_path / "urls.txt", [target])
+    moved = proxy.add("http://127.0.0.1:9/moved.jpg",  # each hop goes through the proxy too
+                      Answer(302, headers={"Location": "/elsewhere.jpg"}))
+    proxy.add("http://127.0.0.1:9/elsewhere.jpg", Answer(200, image_bytes(seed=5)))
+    urls = write_list(tmp_path / "urls.txt", [target, moved])
     out = tmp_path / "out"
     opts = GatherOptions(proxy=f"http://me:secret@127.0.0.1:{proxy.port}", **FAST)
     gather(SourceOptions(urls=urls), out, opts)
-    assert read_manifest(out)[target]["status"] == "ok"
-    assert proxy.seen_auth and all(a == proxy.proxy_auth for a in proxy.seen_auth)
+    records = read_manifest(out)
+    assert records[target]["status"] == records[moved]["status"] == "ok"
+    assert len(proxy.seen_auth) == 3 and all(a == proxy.proxy_auth for a in proxy.seen_auth)
 
 
 def test_proxy_from_environment(proxy, tmp_path, monkeypatch):

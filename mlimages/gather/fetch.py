@@ -106,7 +106,8 @@ async def fetch(session, url, opts, placeholders=None, proxy=None, slots=None):
         opts: has ``timeout`` (total seconds per attempt), ``retries``, ``backoff`` (seconds,
             doubled per retry), ``max_bytes`` (cap on the bytes received and on the bytes
             they decode to).
-        placeholders (Placeholders or None): a redirect to a known placeholder settles at once.
+        placeholders (Placeholders or None): a known placeholder's URL (listed, or redirected
+            to) settles at once, without a request.
         proxy (str or None): the proxy URL (see :class:`Proxies`).
         slots (:class:`mlimages.gather.slots.Slots` or None: one slot of its own): held
             during each attempt (not while backing off), so it bounds the requests in flight;
@@ -159,22 +160,23 @@ async def _attempt(session, url, opts, placeholders, proxy, attempt):
 
 
 async def _follow(session, url, opts, placeholders, proxy, backoff):
-    """GET ``url``, then where its redirects lead (``MAX_REDIRECTS`` requests at most): a
-    redirect to another scheme, or to a known placeholder, settles without being asked."""
+    """GET ``url``, then where its redirects lead (``MAX_REDIRECTS`` requests at most): a URL
+    that is a known placeholder, listed or redirected to, and a redirect to another scheme
+    settle without being asked."""
     url = yarl.URL(url)
     for _ in range(MAX_REDIRECTS):
+        rule = placeholders.match_url(str(url)) if placeholders is not None else None
+        if rule:
+            return Fetched("placeholder", rule, final_url=str(url)), None
         async with session.get(url, proxy=proxy, allow_redirects=False, headers=_HEADERS,
                                auto_decompress=False) as resp:
             target = _redirect(resp, url)
             if target is None:
-                return await _answer(resp, opts, placeholders, backoff)
+                return await _answer(resp, opts, backoff)
         if target.scheme not in _HTTP:
             return Fetched("bad_url", f"redirect to {str(target)[:200]}: only http and https "
                            "are followed"), None
         url = target
-        rule = placeholders.match_url(str(url)) if placeholders is not None else None
-        if rule:
-            return Fetched("placeholder", rule, final_url=str(url)), None
     return Fetched("too_many_redirects", f"more than {MAX_REDIRECTS} redirects"), None
 
 
@@ -193,11 +195,8 @@ def _redirect(resp, asked):
     return target
 
 
-async def _answer(resp, opts, placeholders, backoff):
+async def _answer(resp, opts, backoff):
     final = str(resp.url)
-    rule = placeholders.match_url(final) if placeholders is not None else None
-    if rule:
-        return Fetched("placeholder", rule, final_url=final), None
     status = resp.status
     if status == 200:
         return await _body(resp, opts.max_bytes, final), None

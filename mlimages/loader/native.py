@@ -58,7 +58,6 @@ class Pixels:
     image; ``export``, the Arrow array capsule, keeps the memory alive as long as this."""
 
     __slots__ = ("image", "export", "address", "width", "height")
-    channels = 3
 
     def __init__(self, image, export, address, width, height):
         self.image, self.export, self.address = image, export, address

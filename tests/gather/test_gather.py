@@ -541,7 +541,8 @@ def test_a_manifest_that_cannot_grow_stops_the_run_with_the_reason(site, tmp_pat
 
 def test_a_redirect_to_a_placeholder_settles_without_asking_for_it(site, tmp_path):
     urls = [site.add("/dead.jpg", to_placeholder()),
-            site.add("/dead-deep.jpg", Answer(301, headers={"Location": "/dead.jpg"}))]
+            site.add("/dead-deep.jpg", Answer(301, headers={"Location": "/dead.jpg"})),
+            site.url(PLACEHOLDER_PATH)]  # listed as it is: not asked either
     records = _run(site, tmp_path, urls)
     for url in urls:
         assert records[url]["status"] == "placeholder", records[url]
